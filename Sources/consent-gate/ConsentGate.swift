@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct ConsentGate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consent-gate",
+        abstract: "Enforces end-user consent between a Kafka ingest topic and per-destination topics.",
+        subcommands: [
+            CheckCommand.self,
+            DevBrokerCommand.self,
+        ]
+    )
+}
