@@ -1,9 +1,178 @@
 import ArgumentParser
+import ConsentConfig
+import ConsentEngine
+import Foundation
 
+/// `consent-gate check`: decides a file of events offline with the worker's engine
+/// (config.md), one JSON line out per line in.
 struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Not implemented yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Decide events offline: one JSON line per input line with deliver/drop per destination.",
+        discussion: """
+            Exit status 0 when every line was decided (invalid lines included), 2 for a bad \
+            configuration or unreadable input.
+            """
+    )
+
+    @Option(name: .long, help: "Configuration file (YAML or JSON).")
+    var config: String
+
+    @Option(name: .long, help: "File with one suppressed subject id per line.")
+    var suppressions: String?
+
+    @Argument(help: "Events, one JSON object per line; '-' or omitted reads standard input.")
+    var events: String?
 
     func run() async throws {
-        throw ExitCode(70)
+        do {
+            try check()
+        } catch let error as ConfigurationError {
+            fail(error.description)
+        } catch let error as InputError {
+            fail(error.description)
+        } catch let error as PolicyViolations {
+            fail("\(config): \(error)")
+        }
+    }
+
+    private func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Foundation.exit(2)
+    }
+
+    private func check() throws {
+        let configuration = try Configuration.load(file: config)
+        let policy = try CompiledPolicy(configuration.policy)
+        let suppressed = try loadSuppressions(identifiers: configuration.policy.suppressionIdentifiers)
+        let input = try LineReader(path: events)
+        let decider = Decider(policy: policy)
+        var subscriptions = SubscriptionStore()
+        var output = DecisionWriter(policy: policy)
+        var lineNumber = 0
+        try input.forEachLine(maxLineBytes: policy.limits.maxEventBytes) { line in
+            lineNumber += 1
+            switch line {
+            case .tooLong:
+                output.writeInvalid(line: lineNumber, reason: .tooLarge)
+            case .text(let bytes):
+                switch decider.decide(bytes, suppressions: suppressed, subscriptions: &subscriptions) {
+                case .invalid(let reason):
+                    output.writeInvalid(line: lineNumber, reason: reason)
+                case .routed(let decision):
+                    output.write(decision, messageId: decider.lastEvent.messageId?.bytes)
+                }
+            }
+        }
+        output.flush()
+    }
+
+    private func loadSuppressions(identifiers: [SuppressionIdentifier]) throws -> Suppressions {
+        var builder = Suppressions.Builder(identifiers: identifiers)
+        guard let suppressions else { return builder.build() }
+        try LineReader(path: suppressions).forEachLine(maxLineBytes: Int(UInt16.max)) { line in
+            guard case .text(let subject) = line, !subject.isEmpty else { return }
+            builder.insert(subject: subject)
+        }
+        return builder.build()
+    }
+}
+
+/// Buffers output lines and writes them to standard output in large chunks.
+struct DecisionWriter {
+    private let policy: CompiledPolicy
+    /// Destination indices ordered by id, so `deliver` comes out sorted.
+    private let sortedIndices: [Int]
+    /// Each destination id as a JSON string literal.
+    private let quotedIds: [[UInt8]]
+    private var buffer: [UInt8] = []
+    private static let flushThreshold = 1 << 16
+
+    init(policy: CompiledPolicy) {
+        self.policy = policy
+        sortedIndices = policy.destinations.indices.sorted { policy.destinations[$0].id.utf8.lexicographicallyPrecedes(policy.destinations[$1].id.utf8) }
+        quotedIds = policy.destinations.map { destination in
+            var quoted: [UInt8] = []
+            Array(destination.id.utf8).withUnsafeBytes { DecisionWriter.appendJSONString($0, to: &quoted) }
+            return quoted
+        }
+        buffer.reserveCapacity(Self.flushThreshold * 2)
+    }
+
+    mutating func writeInvalid(line: Int, reason: InvalidReason) {
+        append("{\"line\":\(line),\"invalid\":\"\(reason.code)\"}\n")
+        flushIfFull()
+    }
+
+    mutating func write(_ decision: Decision, messageId: UnsafeRawBufferPointer?) {
+        append("{\"messageId\":")
+        if let messageId {
+            Self.appendJSONString(messageId, to: &buffer)
+        } else {
+            append("null")
+        }
+        append(",\"deliver\":[")
+        var first = true
+        for index in sortedIndices where decision.deliver.contains(index) {
+            if !first { buffer.append(UInt8(ascii: ",")) }
+            first = false
+            buffer.append(contentsOf: quotedIds[index])
+        }
+        append("],\"drop\":{")
+        first = true
+        for index in sortedIndices {
+            guard let reason = decision.dropReason(forDestination: index) else { continue }
+            if !first { buffer.append(UInt8(ascii: ",")) }
+            first = false
+            buffer.append(contentsOf: quotedIds[index])
+            append(":\"\(reason.code)\"")
+        }
+        append("}}\n")
+        flushIfFull()
+    }
+
+    mutating func flush() {
+        buffer.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Foundation.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func flushIfFull() {
+        if buffer.count >= Self.flushThreshold { flush() }
+    }
+
+    private mutating func append(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+    }
+
+    /// Appends `text` (valid UTF-8) as a JSON string literal: quotes, backslashes and control
+    /// characters escaped, everything else as is.
+    static func appendJSONString(_ text: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,0 +1,157 @@
+/// Decides events against a compiled policy, per consent-rules section 3. One decider per
+/// thread (it owns the scanner's scratch buffer); the policy, suppression and subscription
+/// snapshots are shared immutable values. Deciding a valid event does not allocate, except
+/// for an identify that carries subscription changes.
+public final class Decider {
+    public let policy: CompiledPolicy
+    private let scanner: EventScanner
+    /// The fields of the last event decided (its texts point into that event's bytes and this
+    /// decider's scratch buffer: valid until the next call while those bytes are alive).
+    public private(set) var lastEvent = ScannedEvent()
+
+    public init(policy: CompiledPolicy) {
+        self.policy = policy
+        self.scanner = EventScanner(policy: policy)
+    }
+
+    /// Decides one event, applying the subscription changes it carries to `subscriptions`.
+    public func decide(_ bytes: UnsafeRawBufferPointer, suppressions: Suppressions, subscriptions: inout SubscriptionStore) -> Outcome {
+        let outcome = decide(bytes, suppressions: suppressions, subscriptions: subscriptions)
+        if case .routed(let decision) = outcome, !decision.subscriptionUpdates.isEmpty {
+            subscriptions.apply(decision.subscriptionUpdates)
+        }
+        return outcome
+    }
+
+    /// Decides one event against the current state; the event's own subscription changes are
+    /// taken into account but returned in the decision rather than applied.
+    public func decide(_ bytes: UnsafeRawBufferPointer, suppressions: Suppressions, subscriptions: some SubscriptionLookup) -> Outcome {
+        let event: ScannedEvent
+        switch scanner.scan(bytes) {
+        case .failure(let reason):
+            lastEvent = ScannedEvent()
+            return .invalid(reason)
+        case .success(let scanned):
+            event = scanned
+        }
+        lastEvent = event
+        var updates: [SubscriptionUpdate] = []
+        if event.type == .identify, let range = event.subscriptionsRange {
+            guard let parsed = parseSubscriptionUpdates(UnsafeRawBufferPointer(rebasing: bytes[range])) else {
+                return .invalid(.invalidSubscriptions)
+            }
+            updates = parsed
+        }
+        let all = policy.all
+        var decision = Decision(deliver: all, grantedCategories: event.grantedCategories)
+
+        // 1. Suppressed subject: nothing flows, not even its subscription changes.
+        if isSuppressed(event, suppressions) {
+            decision.suppressed = all
+            decision.deliver = DestinationSet()
+            return .routed(decision)
+        }
+        decision.subscriptionUpdates = updates
+
+        // 2. A consent change skips consent and GPC so destinations learn about it.
+        if !event.isConsentChange {
+            // 3. Consent.
+            if event.hasPreferences {
+                let granted = event.grantedCategories.bits
+                var refused = DestinationSet()
+                for index in policy.enforced {
+                    let required = policy.requiredCategories[index]
+                    let ok = policy.matchAny.contains(index) ? granted & required != 0 : granted & required == required
+                    if !ok { refused.insert(index) }
+                }
+                decision.consent = refused
+            } else {
+                decision.consentMissing = policy.enforced.intersection(policy.denyMissing)
+            }
+            decision.deliver.subtract(decision.consent)
+            decision.deliver.subtract(decision.consentMissing)
+
+            // 4. Global Privacy Control.
+            if event.gpc {
+                decision.gpc = decision.deliver.intersection(policy.sale)
+                decision.deliver.subtract(decision.gpc)
+            }
+        }
+
+        // 5. Integrations object.
+        var disabled = event.integrationsDisabled
+        if event.allIntegrationsDisabled { disabled.formUnion(all.subtracting(event.integrationsEnabled)) }
+        decision.integrations = decision.deliver.intersection(disabled)
+        decision.deliver.subtract(decision.integrations)
+
+        // 6. Messaging channels.
+        for index in decision.deliver.intersection(policy.messaging) {
+            if !isSubscribed(event, destination: index, updates: updates, subscriptions) {
+                decision.unsubscribed.insert(index)
+            }
+        }
+        decision.deliver.subtract(decision.unsubscribed)
+        return .routed(decision)
+    }
+
+    private func isSuppressed(_ event: ScannedEvent, _ suppressions: Suppressions) -> Bool {
+        if policy.checksUserId {
+            if let id = event.userId, suppressions.userIds.contains(id.bytes) { return true }
+            if let id = event.numericUserId, suppressions.userIds.contains(id.bytes) { return true }
+        }
+        if policy.checksAnonymousId, let id = event.anonymousId, suppressions.anonymousIds.contains(id.bytes) {
+            return true
+        }
+        if policy.checksEmail {
+            for source in ContactSource.allCases {
+                guard let email = event.emails[source] else { continue }
+                let listed = withUnsafeTemporaryAllocation(byteCount: email.bytes.count, alignment: 1) { lower in
+                    for (i, byte) in email.bytes.enumerated() { lower[i] = asciiLowercase(byte) }
+                    return suppressions.emails.contains(UnsafeRawBufferPointer(lower))
+                }
+                if listed { return true }
+            }
+        }
+        return false
+    }
+
+    /// Rule 6: the event carries at least one address for the destination's channel, and every
+    /// address it carries (it may name different ones in context.traits, traits, properties) is
+    /// SUBSCRIBED, to the group too when the destination names one.
+    private func isSubscribed(_ event: ScannedEvent, destination index: Int, updates: [SubscriptionUpdate], _ store: some SubscriptionLookup) -> Bool {
+        let channel = policy.destinations[index].channel!
+        let addresses = channel == .email ? event.emails : event.phones
+        guard !addresses.isEmpty else { return false }
+        let group = policy.subscriptionGroups[index]
+        for source in ContactSource.allCases {
+            guard let address = addresses[source]?.bytes else { continue }
+            guard status(address, channel, group: nil, updates, store) == .subscribed else { return false }
+            if let group {
+                let subscribed = group.withUnsafeBytes { status(address, channel, group: $0, updates, store) == .subscribed }
+                if !subscribed { return false }
+            }
+        }
+        return true
+    }
+
+    /// The status after this event's own updates (the last matching one wins), else the store's.
+    private func status(
+        _ address: UnsafeRawBufferPointer, _ channel: Channel, group: UnsafeRawBufferPointer?,
+        _ updates: [SubscriptionUpdate], _ store: some SubscriptionLookup
+    ) -> SubscriptionStatus? {
+        for update in updates.reversed() where update.channel == channel && sameGroup(update.group, group) {
+            let matches = update.address.withUTF8Bytes { candidate in
+                candidate.count == address.count && zip(candidate, address).allSatisfy { stored, given in
+                    stored == (channel == .email ? asciiLowercase(given) : given)
+                }
+            }
+            if matches { return update.status }
+        }
+        return store.status(address: address, channel: channel, group: group)
+    }
+
+    private func sameGroup(_ stored: String?, _ wanted: UnsafeRawBufferPointer?) -> Bool {
+        guard let stored, let wanted else { return stored == nil && wanted == nil }
+        return stored.withUTF8Bytes { $0.elementsEqual(wanted) }
+    }
+}

@@ -1,0 +1,547 @@
+/// Validates an event as RFC 8259 JSON in one pass and extracts what the rules need.
+///
+/// - One object per thread: it owns a scratch buffer (sized `maxEventBytes`) for decoded
+///   strings, so scanning a valid event does not allocate.
+/// - Whole-value validation: UTF-8 (no overlongs, no encoded surrogates, nothing above
+///   U+10FFFF), grammar, number syntax, escapes, no control characters in strings, nothing but
+///   whitespace after the value, no byte order mark.
+/// - `\u` escapes: a surrogate pair decodes to its code point; a lone surrogate is rejected
+///   (`invalid_utf8`), as Foundation's parser does, so an extracted id is always valid Unicode.
+/// - Duplicate keys: a repeated key among the fields the rules read is `duplicate_key`
+///   (see `InvalidReason.duplicateKey`); elsewhere duplicates are allowed.
+/// - Syntax and limit errors win over rule errors; among rule errors the first one met wins,
+///   then not_an_object, missing/unknown type, missing identity, consent change without
+///   preferences are checked in that order.
+public final class EventScanner {
+    public let policy: CompiledPolicy
+    private let scratch: UnsafeMutablePointer<UInt8>
+
+    public init(policy: CompiledPolicy) {
+        self.policy = policy
+        scratch = .allocate(capacity: max(policy.limits.maxEventBytes, 1))
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// Scans one event. The texts in the result point into `bytes` and into this scanner's
+    /// scratch buffer: use them before the next call and while `bytes` is alive.
+    public func scan(_ bytes: UnsafeRawBufferPointer) -> Result<ScannedEvent, InvalidReason> {
+        guard bytes.count <= policy.limits.maxEventBytes else { return .failure(.tooLarge) }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return .failure(.invalidJSON) }
+        let start = base.assumingMemoryBound(to: UInt8.self)
+        var parser = EventParser(start: start, end: start + bytes.count, maxDepth: policy.limits.maxDepth, scratch: scratch, policy: policy)
+        do {
+            try parser.parseDocument()
+        } catch {
+            return .failure(error)
+        }
+        if let reason = parser.firstInvalidReason() { return .failure(reason) }
+        return .success(parser.event)
+    }
+}
+
+/// The recursive-descent parser behind `EventScanner`; a stack value per scan.
+struct EventParser {
+    /// What a value means to the rules, decided by the keys on the path to it.
+    enum Role {
+        case skip
+        case root
+        case context
+        case consent
+        case preferences
+        case preference(bit: Int?)
+        case contactHolder(ContactSource)
+        case email(ContactSource)
+        case phone(ContactSource)
+        case integrations
+        case integration(DestinationSet, isAll: Bool)
+        case type, event, messageId, userId, anonymousId
+        case gpc
+        case subscriptions
+    }
+
+    enum Kind { case object, array, string, trueLiteral, falseLiteral, null, number }
+
+    let start: UnsafePointer<UInt8>
+    let end: UnsafePointer<UInt8>
+    let maxDepth: Int
+    let scratch: UnsafeMutablePointer<UInt8>
+    let policy: CompiledPolicy
+    var p: UnsafePointer<UInt8>
+    var scratchUsed = 0
+    var event = ScannedEvent()
+    var isObject = false
+    var ruleError: InvalidReason?
+
+    init(start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, maxDepth: Int, scratch: UnsafeMutablePointer<UInt8>, policy: CompiledPolicy) {
+        self.start = start
+        self.end = end
+        self.p = start
+        self.maxDepth = maxDepth
+        self.scratch = scratch
+        self.policy = policy
+    }
+
+    mutating func parseDocument() throws(InvalidReason) {
+        try parseValue(.root, depth: 0)
+        skipWhitespace()
+        guard p == end else { throw .invalidJSON }
+    }
+
+    /// The rule-level reason once the whole value is known to be well-formed JSON.
+    func firstInvalidReason() -> InvalidReason? {
+        if !isObject { return .notAnObject }
+        if let ruleError { return ruleError }
+        if !event.hasType { return .missingType }
+        if event.type == nil { return .unknownType }
+        if event.userId == nil && event.anonymousId == nil { return .missingIdentity }
+        if event.isConsentChange && !event.hasPreferences { return .consentChangeWithoutPreferences }
+        return nil
+    }
+
+    @inline(__always) func peek() -> UInt8 { p < end ? p.pointee : 0 }
+
+    @inline(__always) func peek(_ offset: Int) -> UInt8 { end - p > offset ? p[offset] : 0 }
+
+    @inline(__always) mutating func skipWhitespace() {
+        while p < end {
+            switch p.pointee {
+            case 0x20, 0x0A, 0x0D, 0x09: p += 1
+            default: return
+            }
+        }
+    }
+
+    @inline(__always) mutating func noteRuleError(_ reason: InvalidReason) {
+        if ruleError == nil { ruleError = reason }
+    }
+
+    // MARK: Values
+
+    mutating func parseValue(_ role: Role, depth: Int) throws(InvalidReason) {
+        skipWhitespace()
+        let valueStart = p
+        switch peek() {
+        case UInt8(ascii: "{"):
+            guard depth < maxDepth else { throw .tooDeep }
+            let objectRole = note(.object, role)
+            try parseObject(objectRole, depth: depth + 1)
+        case UInt8(ascii: "["):
+            guard depth < maxDepth else { throw .tooDeep }
+            _ = note(.array, role)
+            try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""):
+            let raw = try scanString()
+            noteString(raw, role)
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            _ = note(.trueLiteral, role)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            _ = note(.falseLiteral, role)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            _ = note(.null, role)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try scanNumber()
+            if case .userId = role {
+                event.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: valueStart, count: p - valueStart))
+            }
+            _ = note(.number, role)
+        default:
+            throw .invalidJSON
+        }
+        if case .subscriptions = role {
+            event.subscriptionsRange = (valueStart - start)..<(p - start)
+        }
+    }
+
+    /// Applies a non-string value to its role; for objects, returns the role of the object itself
+    /// (`.skip` when the rules do not look inside).
+    mutating func note(_ kind: Kind, _ role: Role) -> Role {
+        switch role {
+        case .root:
+            isObject = kind == .object
+            return isObject ? .root : .skip
+        case .context:
+            if kind == .object { return .context }
+            noteRuleError(.contextNotObject)
+        case .consent:
+            if kind == .object { return .consent }
+            noteRuleError(.consentNotObject)
+        case .preferences:
+            if kind == .object {
+                event.hasPreferences = true
+                return .preferences
+            }
+            noteRuleError(.preferencesNotObject)
+        case .preference(let bit):
+            switch kind {
+            case .trueLiteral: if let bit { event.grantedCategories.insert(bit) }
+            case .falseLiteral: break
+            default: noteRuleError(.preferenceNotBoolean)
+            }
+        case .integrations:
+            if kind == .object { return .integrations }
+            noteRuleError(.integrationsNotObject)
+        case .integration(let destinations, let isAll):
+            if kind == .falseLiteral {
+                event.integrationsDisabled.formUnion(destinations)
+                if isAll { event.allIntegrationsDisabled = true }
+            } else if kind == .trueLiteral {
+                event.integrationsEnabled.formUnion(destinations)
+            }
+        case .contactHolder:
+            if kind == .object { return role }
+        case .gpc:
+            if kind == .trueLiteral { event.gpc = true }
+        case .type:
+            event.hasType = true
+        case .skip, .email, .phone, .event, .messageId, .userId, .anonymousId, .subscriptions:
+            break
+        }
+        return .skip
+    }
+
+    mutating func noteString(_ raw: RawString, _ role: Role) {
+        switch role {
+        case .type:
+            event.hasType = true
+            let text = decoded(raw, keep: false)
+            event.type = EventParser.eventType(text)
+        case .event:
+            let text = decoded(raw, keep: false)
+            event.isConsentChangeName = equals(text, "Segment Consent Preference Updated") || equals(text, "Segment Consent Preference")
+        case .messageId:
+            event.messageId = EventText(bytes: decoded(raw, keep: true))
+        case .userId:
+            if raw.count > 0 { event.userId = EventText(bytes: decoded(raw, keep: true)) }
+        case .anonymousId:
+            if raw.count > 0 { event.anonymousId = EventText(bytes: decoded(raw, keep: true)) }
+        case .email(let source):
+            if raw.count > 0 { event.emails[source] = EventText(bytes: decoded(raw, keep: true)) }
+        case .phone(let source):
+            if raw.count > 0 { event.phones[source] = EventText(bytes: decoded(raw, keep: true)) }
+        default:
+            _ = note(.string, role)
+        }
+    }
+
+    static func eventType(_ text: UnsafeRawBufferPointer) -> EventType? {
+        switch text.count {
+        case 5: equals(text, "track") ? .track : equals(text, "alias") ? .alias : equals(text, "group") ? .group : nil
+        case 8: equals(text, "identify") ? .identify : nil
+        case 4: equals(text, "page") ? .page : nil
+        case 6: equals(text, "screen") ? .screen : nil
+        default: nil
+        }
+    }
+
+    // MARK: Containers
+
+    mutating func parseObject(_ role: Role, depth: Int) throws(InvalidReason) {
+        p += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            p += 1
+            return
+        }
+        var seenKeys: UInt64 = 0
+        var seenDestinations = DestinationSet()
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON }
+            let rawKey = try scanString()
+            var child = Role.skip
+            if case .skip = role {} else {
+                let key = decoded(rawKey, keep: false)
+                let (resolved, keyBit) = childRole(of: role, key: key)
+                child = resolved
+                if keyBit != 0 {
+                    if seenKeys & keyBit != 0 { noteRuleError(.duplicateKey) }
+                    seenKeys |= keyBit
+                }
+                if case .integration(let destinations, _) = resolved {
+                    if !seenDestinations.intersection(destinations).isEmpty { noteRuleError(.duplicateKey) }
+                    seenDestinations.formUnion(destinations)
+                }
+            }
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw .invalidJSON }
+            p += 1
+            try parseValue(child, depth: depth)
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                p += 1
+            case UInt8(ascii: "}"):
+                p += 1
+                return
+            default:
+                throw .invalidJSON
+            }
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(InvalidReason) {
+        p += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            p += 1
+            return
+        }
+        while true {
+            try parseValue(.skip, depth: depth)
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                p += 1
+            case UInt8(ascii: "]"):
+                p += 1
+                return
+            default:
+                throw .invalidJSON
+            }
+        }
+    }
+
+    /// The role of the value under `key`, and a bit identifying the key for duplicate detection
+    /// (0 for keys the rules ignore).
+    func childRole(of parent: Role, key: UnsafeRawBufferPointer) -> (Role, UInt64) {
+        switch parent {
+        case .root:
+            switch key.count {
+            case 4 where equals(key, "type"): return (.type, 1 << 0)
+            case 5 where equals(key, "event"): return (.event, 1 << 1)
+            case 9 where equals(key, "messageId"): return (.messageId, 1 << 2)
+            case 6 where equals(key, "userId"): return (.userId, 1 << 3)
+            case 11 where equals(key, "anonymousId"): return (.anonymousId, 1 << 4)
+            case 12 where equals(key, "integrations"): return (.integrations, 1 << 5)
+            case 7 where equals(key, "context"): return (.context, 1 << 6)
+            case 6 where equals(key, "traits"): return (.contactHolder(.traits), 1 << 7)
+            case 10 where equals(key, "properties"): return (.contactHolder(.properties), 1 << 8)
+            default: return (.skip, 0)
+            }
+        case .context:
+            if equals(key, "consent") { return (.consent, 1 << 0) }
+            if equals(key, "traits") { return (.contactHolder(.contextTraits), 1 << 1) }
+            if equals(key, "messaging_subscriptions") { return (.subscriptions, 1 << 2) }
+            if equals(key, "gpc") { return (.gpc, 1 << 3) }
+            return (.skip, 0)
+        case .consent:
+            return equals(key, "categoryPreferences") ? (.preferences, 1) : (.skip, 0)
+        case .contactHolder(let source):
+            if equals(key, "email") { return (.email(source), 1 << 0) }
+            if equals(key, "phone") { return (.phone(source), 1 << 1) }
+            return (.skip, 0)
+        case .preferences:
+            guard let bit = policy.categoryBit(key) else { return (.preference(bit: nil), 0) }
+            return (.preference(bit: bit), UInt64(1) << UInt64(bit))
+        case .integrations:
+            let isAll = equals(key, "All")
+            let destinations = policy.destinations(integrationName: key) ?? DestinationSet()
+            if isAll { return (.integration(destinations, isAll: true), 1) }
+            return destinations.isEmpty ? (.skip, 0) : (.integration(destinations, isAll: false), 0)
+        default:
+            return (.skip, 0)
+        }
+    }
+
+    // MARK: Strings
+
+    /// A string's bytes between the quotes, as in the input.
+    struct RawString {
+        let start: UnsafePointer<UInt8>
+        let count: Int
+        let hasEscapes: Bool
+    }
+
+    /// Validates a string starting at the opening quote and moves past the closing quote.
+    mutating func scanString() throws(InvalidReason) -> RawString {
+        p += 1
+        let contentStart = p
+        var hasEscapes = false
+        while true {
+            guard p < end else { throw .invalidJSON }
+            let byte = p.pointee
+            if byte == UInt8(ascii: "\"") {
+                let raw = RawString(start: contentStart, count: p - contentStart, hasEscapes: hasEscapes)
+                p += 1
+                return raw
+            } else if byte == UInt8(ascii: "\\") {
+                hasEscapes = true
+                try scanEscape()
+            } else if byte < 0x20 {
+                throw .invalidJSON
+            } else if byte < 0x80 {
+                p += 1
+            } else {
+                try scanUTF8Sequence(byte)
+            }
+        }
+    }
+
+    mutating func scanEscape() throws(InvalidReason) {
+        switch peek(1) {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            p += 2
+        case UInt8(ascii: "u"):
+            let unit = try hexQuad(at: 2)
+            p += 6
+            if unit & 0xFC00 == 0xD800 {
+                guard peek() == UInt8(ascii: "\\"), peek(1) == UInt8(ascii: "u") else { throw .invalidUTF8 }
+                let low = try hexQuad(at: 2)
+                guard low & 0xFC00 == 0xDC00 else { throw .invalidUTF8 }
+                p += 6
+            } else if unit & 0xFC00 == 0xDC00 {
+                throw .invalidUTF8
+            }
+        default:
+            throw .invalidJSON
+        }
+    }
+
+    func hexQuad(at offset: Int) throws(InvalidReason) -> UInt32 {
+        var value: UInt32 = 0
+        for i in offset..<offset + 4 {
+            guard let digit = hexValue(peek(i)) else { throw .invalidJSON }
+            value = value << 4 | digit
+        }
+        return value
+    }
+
+    /// Validates one multi-byte UTF-8 sequence led by `lead` (>= 0x80), per RFC 3629's table.
+    mutating func scanUTF8Sequence(_ lead: UInt8) throws(InvalidReason) {
+        let length: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: throw .invalidUTF8
+        }
+        let second = peek(1)
+        guard second >= low && second <= high else { throw .invalidUTF8 }
+        for i in 2..<length where peek(i) & 0xC0 != 0x80 { throw .invalidUTF8 }
+        p += length
+    }
+
+    /// The string's text: the input bytes when it has no escapes, otherwise decoded into the
+    /// scratch buffer (kept there for the rest of the scan when `keep`).
+    mutating func decoded(_ raw: RawString, keep: Bool) -> UnsafeRawBufferPointer {
+        guard raw.hasEscapes else { return UnsafeRawBufferPointer(start: raw.start, count: raw.count) }
+        let out = scratch + scratchUsed
+        let count = decodeJSONStringContent(UnsafeBufferPointer(start: raw.start, count: raw.count), into: out)
+        if keep { scratchUsed += count }
+        return UnsafeRawBufferPointer(start: out, count: count)
+    }
+
+    // MARK: Numbers and literals
+
+    mutating func scanNumber() throws(InvalidReason) {
+        if peek() == UInt8(ascii: "-") { p += 1 }
+        if peek() == UInt8(ascii: "0") {
+            p += 1
+        } else if isDigit(peek()) {
+            while isDigit(peek()) { p += 1 }
+        } else {
+            throw .invalidJSON
+        }
+        if peek() == UInt8(ascii: ".") {
+            p += 1
+            guard isDigit(peek()) else { throw .invalidJSON }
+            while isDigit(peek()) { p += 1 }
+        }
+        if peek() | 0x20 == UInt8(ascii: "e") {
+            p += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { p += 1 }
+            guard isDigit(peek()) else { throw .invalidJSON }
+            while isDigit(peek()) { p += 1 }
+        }
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(InvalidReason) {
+        let count = literal.utf8CodeUnitCount
+        guard end - p >= count else { throw .invalidJSON }
+        for i in 0..<count where p[i] != literal.utf8Start[i] { throw .invalidJSON }
+        p += count
+    }
+}
+
+@inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+
+@inline(__always) func hexValue(_ byte: UInt8) -> UInt32? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+    default: nil
+    }
+}
+
+/// Decodes the content of a validated JSON string (between the quotes) into `out`, which must
+/// hold `raw.count` bytes (decoding never grows the text). Returns the decoded length.
+func decodeJSONStringContent(_ raw: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {
+    var i = 0
+    var n = 0
+    @inline(__always) func hex4(_ at: Int) -> UInt32 {
+        var value: UInt32 = 0
+        for k in at..<at + 4 { value = value << 4 | hexValue(raw[k])! }
+        return value
+    }
+    while i < raw.count {
+        let byte = raw[i]
+        guard byte == UInt8(ascii: "\\") else {
+            out[n] = byte
+            n += 1
+            i += 1
+            continue
+        }
+        let escape = raw[i + 1]
+        i += 2
+        var scalar: UInt32
+        switch escape {
+        case UInt8(ascii: "b"): scalar = 0x08
+        case UInt8(ascii: "f"): scalar = 0x0C
+        case UInt8(ascii: "n"): scalar = 0x0A
+        case UInt8(ascii: "r"): scalar = 0x0D
+        case UInt8(ascii: "t"): scalar = 0x09
+        case UInt8(ascii: "u"):
+            scalar = hex4(i)
+            i += 4
+            if scalar & 0xFC00 == 0xD800 {
+                let low = hex4(i + 2)
+                i += 6
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            }
+        default: scalar = UInt32(escape)
+        }
+        switch scalar {
+        case 0..<0x80:
+            out[n] = UInt8(scalar)
+            n += 1
+        case 0x80..<0x800:
+            out[n] = UInt8(0xC0 | scalar >> 6)
+            out[n + 1] = UInt8(0x80 | scalar & 0x3F)
+            n += 2
+        case 0x800..<0x10000:
+            out[n] = UInt8(0xE0 | scalar >> 12)
+            out[n + 1] = UInt8(0x80 | (scalar >> 6) & 0x3F)
+            out[n + 2] = UInt8(0x80 | scalar & 0x3F)
+            n += 3
+        default:
+            out[n] = UInt8(0xF0 | scalar >> 18)
+            out[n + 1] = UInt8(0x80 | (scalar >> 12) & 0x3F)
+            out[n + 2] = UInt8(0x80 | (scalar >> 6) & 0x3F)
+            out[n + 3] = UInt8(0x80 | scalar & 0x3F)
+            n += 4
+        }
+    }
+    return n
+}
