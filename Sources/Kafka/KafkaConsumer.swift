@@ -65,14 +65,15 @@ public final class KafkaConsumer {
                 KafkaConsumer.rebalance(rk!, err, partitions)
             }
             rd_kafka_conf_set_offset_commit_cb(conf) { rk, err, offsets, _ in
-                // Results of `commitAsync`; sync commits report through their return value.
+                // Results of commits; librdkafka reports sync commits here too (their caller also
+                // gets the error), so this is where failed `commitAsync` calls become visible.
                 guard err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR__NO_OFFSET else {
                     if let offsets, let error = PartitionList.firstError(in: offsets, "commit") {
-                        ClientContext.from(rk).logger.warning("asynchronous commit failed: \(error)")
+                        ClientContext.from(rk).logger.warning("offset commit failed: \(error)")
                     }
                     return
                 }
-                ClientContext.from(rk).logger.warning("asynchronous commit failed: \(KafkaError(err, "commit"))")
+                ClientContext.from(rk).logger.warning("offset commit failed: \(KafkaError(err, "commit"))")
             }
             if statisticsHandler != nil {
                 rd_kafka_conf_set_stats_cb(conf) { rk, json, length, _ in
