@@ -67,7 +67,8 @@ public final class KafkaHeaders: Sendable {
 
     /// Headers in order; a nil value is a null header value.
     public init(_ headers: [(name: String, value: [UInt8]?)]) {
-        pointer = rd_kafka_headers_new(headers.count)
+        // librdkafka 2.0.2 crashes reading a list created with capacity 0.
+        pointer = rd_kafka_headers_new(max(headers.count, 1))
         for header in headers {
             if let value = header.value {
                 value.withUnsafeBytes { bytes in

@@ -34,7 +34,7 @@ struct Received: Sendable, Hashable {
 extension KafkaMessage {
     var received: Received {
         var headerValues: [String: String] = [:]
-        for header in headers ?? KafkaHeaders([]).view {
+        for header in headers.map(Array.init) ?? [] {
             headerValues[header.name] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "<null>"
         }
         return Received(
