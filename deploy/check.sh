@@ -21,11 +21,11 @@ PY=${PYTHON:-python3}
 
 if ! "$PY" -c 'import yaml, jsonschema' 2>/dev/null; then
     echo "check.sh: installing PyYAML, jsonschema" >&2
-    "$PY" -m pip install -q --disable-pip-version-check 'PyYAML>=6' 'jsonschema>=4.18' >&2
+    "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore 'PyYAML>=6' 'jsonschema>=4.18' >&2
 fi
 if ! "$PY" -c 'import kubernetes_validate' 2>/dev/null; then
     echo "check.sh: installing kubernetes-validate" >&2
-    "$PY" -m pip install -q --disable-pip-version-check 'kubernetes-validate==1.37.0' >&2
+    "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore 'kubernetes-validate==1.37.0' >&2
 fi
 if ! command -v promtool >/dev/null; then
     echo "check.sh: installing promtool (Debian package prometheus)" >&2

@@ -34,7 +34,7 @@ K8S_VERSION = "1.30"
 
 # The worker's environment contract (README / issue 6).
 WORKER_ENV = {"CONSENT_GATE_BROKERS", "CONSENT_GATE_ADMIN_TOKEN", "CONSENT_GATE_ADMIN_TOKEN_FILE",
-              "CONSENT_GATE_LOG_FORMAT"}
+              "CONSENT_GATE_LOG_FORMAT", "CONSENT_GATE_LOG_LEVEL"}
 # Labels Prometheus or the Prometheus Operator attach to every scraped series.
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "endpoint", "container"}
 # Series Prometheus itself synthesises for every target.
