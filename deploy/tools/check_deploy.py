@@ -686,7 +686,7 @@ def policy_checks(policy_text, args, checks):
     binary = args.binary or os.environ.get("CONSENT_GATE_BIN")
     if not binary:
         checks.skip("the ConfigMap policy loads with the real loader (consent-gate check)",
-                    "no consent-gate binary (pass --binary PATH, or build first)")
+                    "no consent-gate binary given (pass --binary PATH or set CONSENT_GATE_BIN)")
     else:
         events = ROOT / "examples" / "events.jsonl"
         cmd = [binary, "check", "--config", out, str(events)]
