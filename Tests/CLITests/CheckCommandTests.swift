@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// Runs the built `consent-gate check` as a user would.
+@Suite struct CheckCommandTests {
+    /// `consent-gate`, built next to the test bundle.
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("consent-gate").path
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+    }
+
+    func run(_ arguments: [String], stdin: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["check"] + arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryFile(_ name: String, _ contents: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-gate-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(name).path
+        try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    static let config = """
+        categories: [Advertising, Analytics]
+        destinations:
+          - id: ads
+            categories: [Advertising]
+            sale: true
+          - id: amp
+            categories: [Analytics]
+          - id: s3
+          - id: mail
+            channel: email
+        """
+
+    @Test func decidesEachLineInOrder() throws {
+        let config = try temporaryFile("policy.yaml", Self.config)
+        let suppressed = try temporaryFile("suppressed.txt", "gone\r\n\nother\n")
+        let events = [
+            #"{"type":"track","messageId":"m-1","userId":"u","context":{"gpc":true,"consent":{"categoryPreferences":{"Advertising":true,"Analytics":true}}}}"#,
+            #"{"type":"track","messageId":"m-2","userId":"gone"}"#,
+            "{broken",
+            #"{"type":"identify","messageId":"q\"uote \u00e9\u0001","userId":"u","traits":{"email":"a@x.io"},"context":{"messaging_subscriptions":[{"key":"a@x.io","type":"EMAIL","status":"SUBSCRIBED"}]}}"#,
+            #"{"type":"track","userId":"u","properties":{"email":"A@X.io"}}"#,
+        ].joined(separator: "\n") + "\n"
+
+        let eventsFile = try temporaryFile("events.jsonl", events)
+        let result = try run(["--config", config, "--suppressions", suppressed, eventsFile])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines == [
+            #"{"messageId":"m-1","deliver":["amp","s3"],"drop":{"ads":"gpc","mail":"unsubscribed"}}"#,
+            #"{"messageId":"m-2","deliver":[],"drop":{"ads":"suppressed","amp":"suppressed","mail":"suppressed","s3":"suppressed"}}"#,
+            #"{"line":3,"invalid":"invalid_json"}"#,
+            #"{"messageId":"q\"uote é\u0001","deliver":["ads","amp","mail","s3"],"drop":{}}"#,
+            #"{"messageId":null,"deliver":["ads","amp","mail","s3"],"drop":{}}"#,
+        ])
+    }
+
+    @Test func readsStandardInputAndReportsEmptyAndOverlongLines() throws {
+        let config = try temporaryFile("policy.json", #"{"limits":{"maxEventBytes":64},"destinations":[{"id":"s3"}]}"#)
+        let long = #"{"type":"track","userId":"u","p":""# + String(repeating: "x", count: 3_000_000) + #""}"#
+        let input = #"{"type":"page","userId":"u"}"# + "\n\n" + long + "\n" + #"{"type":"page","anonymousId":"a"}"#
+        let result = try run(["--config", config, "-"], stdin: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines == [
+            #"{"messageId":null,"deliver":["s3"],"drop":{}}"#,
+            #"{"line":2,"invalid":"invalid_json"}"#,
+            #"{"line":3,"invalid":"too_large"}"#,
+            #"{"messageId":null,"deliver":["s3"],"drop":{}}"#,
+        ])
+    }
+
+    @Test func badConfigExitsTwoNamingFileAndKey() throws {
+        let config = try temporaryFile("bad.yaml", "destinations:\n  - id: ads\n    match: sometimes\n")
+        let events = try temporaryFile("events.jsonl", #"{"type":"page","userId":"u"}"#)
+        let result = try run(["--config", config, events])
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("\(config):3: destinations[0].match: expected one of all, any, got 'sometimes'"), "\(result.stderr)")
+    }
+
+    @Test func unreadableInputsExitTwo() throws {
+        let config = try temporaryFile("policy.yaml", Self.config)
+        let missingEvents = try run(["--config", config, "/nonexistent/events.jsonl"])
+        #expect(missingEvents.status == 2)
+        #expect(missingEvents.stderr.contains("/nonexistent/events.jsonl"))
+        let missingSuppressions = try run(["--config", config, "--suppressions", "/nonexistent/s.txt", "-"], stdin: "")
+        #expect(missingSuppressions.status == 2)
+        #expect(missingSuppressions.stderr.contains("/nonexistent/s.txt"))
+        let missingConfig = try run(["--config", "/nonexistent/policy.yaml", "-"], stdin: "")
+        #expect(missingConfig.status == 2)
+        #expect(missingConfig.stderr.contains("/nonexistent/policy.yaml"))
+    }
+}
