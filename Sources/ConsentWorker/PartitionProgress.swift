@@ -14,6 +14,8 @@ public struct PartitionProgress: Sendable {
     private struct Entry: Sendable {
         var offset: Int64
         var remaining: Int32
+        /// Caller-chosen admission time, handed back when the message completes (latency).
+        var admittedAt: UInt64
     }
 
     /// Pending entries, oldest first; `entries[head...]` are live.
@@ -34,21 +36,26 @@ public struct PartitionProgress: Sendable {
 
     /// Records a consumed message with `outputs` copies in flight. Messages with no output
     /// (every destination dropped it) complete at once, but still wait for older ones.
-    public mutating func admit(offset: Int64, outputs: Int) -> Sequence {
+    public mutating func admit(offset: Int64, outputs: Int, admittedAt: UInt64 = 0) -> Sequence {
         let sequence = headSequence + Sequence(entries.count - head)
-        entries.append(Entry(offset: offset, remaining: Int32(outputs)))
+        entries.append(Entry(offset: offset, remaining: Int32(outputs), admittedAt: admittedAt))
         if outputs == 0 { advance() }
         return sequence
     }
 
-    /// Records one broker acknowledgement for the message `sequence`.
+    /// Records one broker acknowledgement for the message `sequence`. Returns the message's
+    /// admission time when this was its last outstanding output, nil otherwise.
     /// Stale or unknown sequences (from before a reassignment) are ignored.
-    public mutating func acknowledge(_ sequence: Sequence) {
-        guard sequence >= headSequence else { return }
+    @discardableResult
+    public mutating func acknowledge(_ sequence: Sequence) -> UInt64? {
+        guard sequence >= headSequence else { return nil }
         let index = head + Int(sequence - headSequence)
-        guard index < entries.count, entries[index].remaining > 0 else { return }
+        guard index < entries.count, entries[index].remaining > 0 else { return nil }
         entries[index].remaining -= 1
-        if index == head, entries[index].remaining == 0 { advance() }
+        guard entries[index].remaining == 0 else { return nil }
+        let admittedAt = entries[index].admittedAt
+        if index == head { advance() }
+        return admittedAt
     }
 
     /// The offset to commit now, if it moved since the last call; marks it as committed.

@@ -6,6 +6,7 @@ struct ConsentGate: AsyncParsableCommand {
         commandName: "consent-gate",
         abstract: "Enforces end-user consent between a Kafka ingest topic and per-destination topics.",
         subcommands: [
+            RunCommand.self,
             CheckCommand.self,
             DevBrokerCommand.self,
         ]

@@ -1,0 +1,69 @@
+import Kafka
+
+/// An output the broker refused after librdkafka's own retries (or that could not even be
+/// enqueued). It is produced again with exponential back-off until it is acknowledged: an
+/// allowed event is never skipped, and its partition's committed offset cannot pass it.
+struct OutputRetry: Sendable {
+    let topic: String
+    let key: [UInt8]?
+    let value: [UInt8]?
+    let headers: KafkaHeaders?
+    let opaque: UInt
+    var attempts: Int
+    var due: ContinuousClock.Instant
+
+    static let firstBackOff: Duration = .milliseconds(100)
+    static let maxBackOff: Duration = .seconds(10)
+
+    /// - Parameter attempts: how many times this output has failed so far (at least 1).
+    init(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: KafkaHeaders?, opaque: UInt,
+        attempts: Int = 1, now: ContinuousClock.Instant
+    ) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.opaque = opaque
+        self.attempts = attempts
+        self.due = now + Self.backOff(afterAttempts: attempts)
+    }
+
+    init?(failed report: DeliveryReport, attempts: Int, now: ContinuousClock.Instant) {
+        guard let message = report.undelivered else { return nil }
+        self.init(
+            topic: report.topic, key: message.key, value: message.value, headers: message.headers,
+            opaque: report.opaque, attempts: attempts, now: now)
+    }
+
+    /// Schedules the next attempt after another failure.
+    mutating func backOff(now: ContinuousClock.Instant) {
+        attempts += 1
+        due = now + Self.backOff(afterAttempts: attempts)
+    }
+
+    /// 100 ms, doubling per failure, at most 10 s: persistent failures do not spin.
+    static func backOff(afterAttempts attempts: Int) -> Duration {
+        min(firstBackOff * (1 << min(attempts - 1, 7)), maxBackOff)
+    }
+
+    /// Enqueues the output again.
+    func send(with producer: KafkaProducer) throws(KafkaError) {
+        var failure: KafkaError?
+        Self.withBytes(key) { key in
+            Self.withBytes(value) { value in
+                do throws(KafkaError) {
+                    try producer.send(topic: topic, key: key, value: value, headers: headers?.view, opaque: opaque)
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private static func withBytes(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> Void) {
+        guard let bytes else { return body(nil) }
+        bytes.withUnsafeBytes { body($0) }
+    }
+}

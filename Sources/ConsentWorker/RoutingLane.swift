@@ -1,0 +1,141 @@
+import ConsentEngine
+import Kafka
+import Logging
+
+/// What every lane shares while routing one batch.
+struct BatchContext: @unchecked Sendable {
+    // `@unchecked`: `MessageBatch` is read-only after construction and the rest is Sendable.
+    let batch: MessageBatch
+    let policy: RoutingState.ActivePolicy
+    let outputs: OutputTopics
+    let suppressions: Suppressions
+    let subscriptions: SharedSubscriptions
+    let producer: KafkaProducer
+    let delivery: DeliveryLoop
+    let ingestTopic: String
+}
+
+/// Producer topic handles for one policy version, index-aligned with its destinations.
+struct OutputTopics: Sendable {
+    let version: Int
+    let destinations: [KafkaProducer.Topic]
+    let deadLetter: KafkaProducer.Topic
+}
+
+/// One message to route: its index in the batch and its partition's state.
+struct LaneItem {
+    let index: Int
+    let partition: PartitionState
+}
+
+/// Decides and produces the messages of the partitions assigned to it, in offset order.
+/// Each lane owns a `Decider` (its scratch buffers) and is used by one thread at a time.
+final class RoutingLane: @unchecked Sendable {
+    private var decider: Decider
+    private var policyVersion: Int
+    private var tally: RoutingTally
+    private var metrics: RoutingMetrics
+    private let workerMetrics: WorkerMetrics
+    private let logger: Logger
+    /// This batch's messages, filled by the consumer thread before the lane runs.
+    var items: [LaneItem] = []
+
+    init(policy: RoutingState.ActivePolicy, workerMetrics: WorkerMetrics, logger: Logger) {
+        decider = Decider(policy: policy.compiled)
+        policyVersion = policy.version
+        tally = RoutingTally(destinationCount: policy.compiled.destinations.count)
+        metrics = RoutingMetrics(destinations: policy.compiled.destinations)
+        self.workerMetrics = workerMetrics
+        self.logger = logger
+    }
+
+    /// Routes `items` of the batch, then adds the counts to the shared metrics.
+    func route(_ context: BatchContext) {
+        if context.policy.version != policyVersion { adopt(context.policy) }
+        let now = monotonicNanoseconds()
+        for item in items {
+            route(context.batch[item.index], item.partition, context, now: now)
+        }
+        tally.consumed += items.count
+        tally.flush(into: metrics, consumed: workerMetrics.consumed)
+        items.removeAll(keepingCapacity: true)
+    }
+
+    private func adopt(_ policy: RoutingState.ActivePolicy) {
+        tally.flush(into: metrics, consumed: workerMetrics.consumed)
+        decider = Decider(policy: policy.compiled)
+        policyVersion = policy.version
+        tally = RoutingTally(destinationCount: policy.compiled.destinations.count)
+        metrics = RoutingMetrics(destinations: policy.compiled.destinations)
+    }
+
+    private func route(_ message: KafkaMessage, _ partition: PartitionState, _ context: BatchContext, now: UInt64) {
+        let value = message.value ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        switch decider.decide(value, suppressions: context.suppressions, subscriptions: context.subscriptions) {
+        case .invalid(let reason):
+            tally.deadLettered[Int(reason.rawValue)] += 1
+            let sequence = partition.progress.withLock { $0.admit(offset: message.offset, outputs: 1, admittedAt: now) }
+            context.delivery.inFlight.add(1, ordering: .relaxed)
+            let headers = deadLetterHeaders(for: message, reason: reason, ingestTopic: context.ingestTopic)
+            send(message, to: context.outputs.deadLetter, headers: headers.view, token: partition.token(for: sequence), context)
+
+        case .routed(let decision):
+            if !decision.subscriptionUpdates.isEmpty {
+                context.subscriptions.apply(decision.subscriptionUpdates)
+            }
+            let deliver = decision.deliver
+            let sequence = partition.progress.withLock {
+                $0.admit(offset: message.offset, outputs: deliver.count, admittedAt: now)
+            }
+            if !deliver.isEmpty {
+                context.delivery.inFlight.add(deliver.count, ordering: .relaxed)
+                let token = partition.token(for: sequence)
+                let headers = message.headers
+                for destination in deliver {
+                    tally.delivered[destination] += 1
+                    send(message, to: context.outputs.destinations[destination], headers: headers, token: token, context)
+                }
+            }
+            if deliver.count != context.policy.compiled.destinations.count {
+                for reason in DropReason.allCases {
+                    for destination in decision.dropped(for: reason) {
+                        tally.dropped[destination][Int(reason.rawValue)] += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Produces one output. librdkafka waits out a full queue inside `send`; anything else
+    /// (e.g. a message larger than the topic allows) is handed to the retry loop, so the
+    /// output stays pending and its partition's commits wait for it.
+    private func send(
+        _ message: KafkaMessage, to topic: KafkaProducer.Topic, headers: MessageHeaders?, token: UInt,
+        _ context: BatchContext
+    ) {
+        do {
+            try context.producer.send(to: topic, key: message.key, value: message.value, headers: headers, opaque: token)
+        } catch {
+            logger.error(
+                "cannot produce an output; retrying with back-off",
+                metadata: ["topic": "\(topic.name)", "offset": "\(message.offset)", "error": "\(error)"])
+            context.delivery.retry(
+                OutputRetry(
+                    topic: topic.name, key: message.key.map(Array.init), value: message.value.map(Array.init),
+                    headers: headers.map(KafkaHeaders.init(copying:)), opaque: token, now: .now))
+        }
+    }
+}
+
+/// Dead-letter headers: the original ones, then why and where the event came from, so an
+/// operator can find and replay it.
+func deadLetterHeaders(for message: KafkaMessage, reason: InvalidReason, ingestTopic: String) -> KafkaHeaders {
+    var headers: [(name: String, value: [UInt8]?)] = message.headers.map { original in
+        original.map { ($0.name, $0.value.map(Array.init)) }
+    } ?? []
+    headers.append(("consent-gate-reason", Array(reason.code.utf8)))
+    headers.append(("consent-gate-source-topic", Array(ingestTopic.utf8)))
+    headers.append(("consent-gate-source-partition", Array(String(message.partition).utf8)))
+    headers.append(("consent-gate-source-offset", Array(String(message.offset).utf8)))
+    return KafkaHeaders(headers)
+}

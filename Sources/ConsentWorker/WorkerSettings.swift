@@ -1,0 +1,72 @@
+import Glibc
+import Kafka
+
+/// Everything the worker needs besides the policy: where to read and write, and how hard to
+/// push. Built by the CLI from the configuration file and command-line options.
+public struct WorkerSettings: Sendable {
+    public var brokers: String
+    public var groupID: String
+    public var ingestTopic: String
+    public var deadLetterTopic: String
+    /// Extra librdkafka properties from `kafka.consumer` / `kafka.producer`, applied last.
+    public var consumerProperties: KafkaProperties
+    public var producerProperties: KafkaProperties
+    /// Messages per consume call.
+    public var batchSize = 2_000
+    /// Outputs produced and not yet acknowledged before the worker stops fetching; keeps memory
+    /// flat however far behind the worker is.
+    public var maxInFlightOutputs = 200_000
+    /// How often acknowledged progress is committed while running.
+    public var commitInterval: Duration = .seconds(1)
+    /// How long a revoke waits for the revoked partitions' outputs to be acknowledged before
+    /// committing what is done (the rest is redelivered to the new owner).
+    public var drainTimeout: Duration = .seconds(10)
+    /// Upper bound on a graceful stop: finish in-flight work, flush, commit, leave the group.
+    public var shutdownTimeout: Duration = .seconds(25)
+    /// Threads deciding and producing in parallel; partitions are spread over them.
+    public var lanes: Int
+    /// librdkafka statistics interval, the source of per-partition consumer lag.
+    public var statisticsInterval: Duration = .seconds(5)
+
+    public init(
+        brokers: String, groupID: String, ingestTopic: String, deadLetterTopic: String,
+        consumerProperties: KafkaProperties = [:], producerProperties: KafkaProperties = [:],
+        lanes: Int = WorkerSettings.defaultLanes
+    ) {
+        self.brokers = brokers
+        self.groupID = groupID
+        self.ingestTopic = ingestTopic
+        self.deadLetterTopic = deadLetterTopic
+        self.consumerProperties = consumerProperties
+        self.producerProperties = producerProperties
+        self.lanes = lanes
+    }
+
+    public static var defaultLanes: Int {
+        max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    }
+
+    /// Consumer properties: ours, then the operator's from the configuration file.
+    var consumer: KafkaProperties {
+        var properties: KafkaProperties = [
+            "bootstrap.servers": brokers,
+            "fetch.wait.max.ms": "100",
+        ]
+        properties["statistics.interval.ms"] = String(statisticsInterval.components.seconds * 1000)
+        return properties.merging(consumerProperties)
+    }
+
+    /// Producer properties: throughput-tuned batching and Java-compatible key placement, then
+    /// the operator's. Idempotence and `acks=all` come from `KafkaProperties.producerDefaults`.
+    var producer: KafkaProperties {
+        let properties: KafkaProperties = [
+            "bootstrap.servers": brokers,
+            "partitioner": "murmur2_random",
+            "linger.ms": "20",
+            "batch.num.messages": "10000",
+            "queue.buffering.max.messages": "1000000",
+            "queue.buffering.max.kbytes": "1048576",
+        ]
+        return properties.merging(producerProperties)
+    }
+}
