@@ -95,11 +95,11 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `host:port`; nil when malformed.
+    /// Parses `host:port`; nil when malformed. Port 0 asks the system for a free port.
     public init?(parsing text: String) {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         let host = String(text[..<colon])
-        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         if host.hasPrefix("[") {
             guard host.hasSuffix("]"), host.count > 2,
                   host.dropFirst().dropLast().allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." })

@@ -50,7 +50,7 @@ public enum ConfigurationProblem: Sendable, Equatable, CustomStringConvertible {
         case .notOneOf(let value, let allowed): "expected one of \(allowed.joined(separator: ", ")), got '\(value)'"
         case .invalidTopicName(let name): "invalid topic name '\(name)': must be 1-249 characters of [A-Za-z0-9._-]"
         case .topicTemplateWithoutId(let template): "topic template '\(template)' must contain {id}"
-        case .invalidListenAddress(let text): "invalid listen address '\(text)': expected host:port with port 1-65535"
+        case .invalidListenAddress(let text): "invalid listen address '\(text)': expected host:port with port 0-65535 (0 picks a free port)"
         case .policy(let problem): problem.message
         }
     }

@@ -1,18 +1,22 @@
 /// An insert-or-update hash map from byte strings to one byte, built for millions of short keys:
-/// keys live back to back in one arena (`[length varint][key][value]`), and an open-addressing
-/// table of 64-bit slots holds each entry's arena offset plus a 24-bit hash tag, so most probes
-/// that miss never touch the arena. Lookups take raw bytes and never allocate. There is no
-/// deletion: callers store a tombstone value instead. A value type: copies share storage until
-/// one of them is mutated.
+/// keys live back to back in an arena of 1 MiB chunks (`[length varint][key][value]`), and an
+/// open-addressing table of 64-bit slots holds each entry's arena location plus a 24-bit hash
+/// tag, so most probes that miss never touch the arena. Chunks are never reallocated, so
+/// loading never holds two copies of the keys (a single growing array would double and copy).
+/// Lookups take raw bytes and never allocate. There is no deletion: callers store a tombstone
+/// value instead. A value type: copies share storage until one of them is mutated.
 struct ByteStringTable: Sendable {
-    private var arena: [UInt8] = []
-    /// 0 = empty; otherwise `tag << 40 | (offset + 1)`.
+    private var chunks: [[UInt8]] = []
+    /// 0 = empty; otherwise `tag << 40 | (location + 1)`, location = chunk << 20 | offset.
     private var slots: [UInt64]
     private let seed: UInt64
     private(set) var count = 0
 
-    private static let offsetBits: UInt64 = 40
-    private static let offsetMask: UInt64 = (1 << 40) - 1
+    private static let locationBits: UInt64 = 40
+    private static let locationMask: UInt64 = (1 << 40) - 1
+    private static let chunkShift = 20
+    private static let chunkSize = 1 << chunkShift
+
     /// Grow when more than 7/10 of the slots are used; linear probing stays short there.
     private static func slotCount(for entries: Int) -> Int {
         var n = 16
@@ -20,31 +24,31 @@ struct ByteStringTable: Sendable {
         return n
     }
 
-    init(minimumCapacity: Int = 0, arenaBytes: Int = 0) {
+    init(minimumCapacity: Int = 0) {
         slots = Array(repeating: 0, count: Self.slotCount(for: max(minimumCapacity, 8)))
-        arena.reserveCapacity(arenaBytes)
         seed = UInt64.random(in: .min ... .max)
     }
 
-    /// Bytes held by the arena and the slot table, for capacity planning.
-    var storageBytes: Int { arena.capacity + slots.capacity * 8 }
+    /// Bytes held by the arena chunks and the slot table, for capacity planning.
+    var storageBytes: Int { chunks.reduce(0) { $0 + $1.capacity } + slots.capacity * 8 }
 
     func value(for key: UnsafeRawBufferPointer) -> UInt8? {
         let hash = hashBytes(key, seed: seed)
-        return arena.withUnsafeBufferPointer { arena in
-            slots.withUnsafeBufferPointer { slots in
-                let mask = slots.count - 1
-                let tag = hash >> Self.offsetBits
-                var index = Int(truncatingIfNeeded: hash) & mask
-                while true {
-                    let slot = slots[index]
-                    if slot == 0 { return nil }
-                    if slot >> Self.offsetBits == tag {
-                        let offset = Int(slot & Self.offsetMask) - 1
-                        if let valueOffset = Self.match(arena, at: offset, key) { return arena[valueOffset] }
+        return slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            let tag = hash >> Self.locationBits
+            var index = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let slot = slots[index]
+                if slot == 0 { return nil }
+                if slot >> Self.locationBits == tag {
+                    let (chunk, offset) = Self.split(slot)
+                    let found: UInt8? = chunks[chunk].withUnsafeBufferPointer { arena in
+                        Self.match(arena, at: offset, key).map { arena[$0] }
                     }
-                    index = (index + 1) & mask
+                    if let found { return found }
                 }
+                index = (index + 1) & mask
             }
         }
     }
@@ -54,46 +58,58 @@ struct ByteStringTable: Sendable {
     mutating func set(_ value: UInt8, for key: UnsafeRawBufferPointer) -> UInt8? {
         let hash = hashBytes(key, seed: seed)
         if (count + 1) * 10 > slots.count * 7 { grow() }
-        let tag = hash >> Self.offsetBits
+        let tag = hash >> Self.locationBits
         let mask = slots.count - 1
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[index]
             if slot == 0 { break }
-            if slot >> Self.offsetBits == tag {
-                let offset = Int(slot & Self.offsetMask) - 1
-                let found = arena.withUnsafeBufferPointer { Self.match($0, at: offset, key) }
-                if let valueOffset = found {
-                    let previous = arena[valueOffset]
-                    arena[valueOffset] = value
+            if slot >> Self.locationBits == tag {
+                let (chunk, offset) = Self.split(slot)
+                if let valueOffset = chunks[chunk].withUnsafeBufferPointer({ Self.match($0, at: offset, key) }) {
+                    let previous = chunks[chunk][valueOffset]
+                    chunks[chunk][valueOffset] = value
                     return previous
                 }
             }
             index = (index + 1) & mask
         }
-        let offset = arena.count
-        precondition(UInt64(offset) < Self.offsetMask, "byte-string arena exceeds 1 TiB")
+        var headerSize = 1
+        while key.count >> (7 * headerSize) != 0 { headerSize += 1 }
+        let size = headerSize + key.count + 1
+        if chunks.isEmpty || chunks[chunks.count - 1].count + size > chunks[chunks.count - 1].capacity {
+            precondition(UInt64(chunks.count) << UInt64(Self.chunkShift) < Self.locationMask, "byte-string arena exceeds 1 TiB")
+            var chunk: [UInt8] = []
+            // Keys larger than a chunk get a chunk of their own (their entry starts at offset 0).
+            chunk.reserveCapacity(Swift.max(Self.chunkSize, size))
+            chunks.append(chunk)
+        }
+        let chunk = chunks.count - 1
+        let offset = chunks[chunk].count
         var length = key.count
         repeat {
             let low = UInt8(length & 0x7F)
             length >>= 7
-            arena.append(length == 0 ? low : low | 0x80)
+            chunks[chunk].append(length == 0 ? low : low | 0x80)
         } while length != 0
-        arena.append(contentsOf: key)
-        arena.append(value)
-        slots[index] = tag << Self.offsetBits | UInt64(offset + 1)
+        chunks[chunk].append(contentsOf: key)
+        chunks[chunk].append(value)
+        let location = UInt64(chunk) << UInt64(Self.chunkShift) | UInt64(offset)
+        slots[index] = tag << Self.locationBits | (location + 1)
         count += 1
         return nil
     }
 
     /// Calls `body` with every key and value, in insertion order.
     func forEach(_ body: (UnsafeRawBufferPointer, UInt8) -> Void) {
-        arena.withUnsafeBytes { arena in
-            var offset = 0
-            while offset < arena.count {
-                let (length, start) = Self.readLength(arena, at: offset)
-                body(UnsafeRawBufferPointer(rebasing: arena[start..<start + length]), arena[start + length])
-                offset = start + length + 1
+        for chunk in chunks {
+            chunk.withUnsafeBytes { arena in
+                var offset = 0
+                while offset < arena.count {
+                    let (length, start) = Self.readLength(arena, at: offset)
+                    body(UnsafeRawBufferPointer(rebasing: arena[start..<start + length]), arena[start + length])
+                    offset = start + length + 1
+                }
             }
         }
     }
@@ -102,18 +118,23 @@ struct ByteStringTable: Sendable {
         let newCount = slots.count * 2
         var newSlots = [UInt64](repeating: 0, count: newCount)
         let mask = newCount - 1
-        let seed = self.seed
-        arena.withUnsafeBytes { arena in
-            for slot in slots where slot != 0 {
-                let offset = Int(slot & Self.offsetMask) - 1
+        for slot in slots where slot != 0 {
+            let (chunk, offset) = Self.split(slot)
+            let hash = chunks[chunk].withUnsafeBytes { arena in
                 let (length, start) = Self.readLength(arena, at: offset)
-                let hash = hashBytes(UnsafeRawBufferPointer(rebasing: arena[start..<start + length]), seed: seed)
-                var index = Int(truncatingIfNeeded: hash) & mask
-                while newSlots[index] != 0 { index = (index + 1) & mask }
-                newSlots[index] = slot
+                return hashBytes(UnsafeRawBufferPointer(rebasing: arena[start..<start + length]), seed: seed)
             }
+            var index = Int(truncatingIfNeeded: hash) & mask
+            while newSlots[index] != 0 { index = (index + 1) & mask }
+            newSlots[index] = slot
         }
         slots = newSlots
+    }
+
+    @inline(__always)
+    private static func split(_ slot: UInt64) -> (chunk: Int, offset: Int) {
+        let location = Int(slot & locationMask) - 1
+        return (location >> chunkShift, location & (chunkSize - 1))
     }
 
     @inline(__always)

@@ -17,11 +17,10 @@ public final class CompiledPolicy: Sendable {
     let matchAny: DestinationSet
     let denyMissing: DestinationSet
     let sale: DestinationSet
-    /// Destinations per channel, indexed by `Channel` order (email, sms, whatsapp).
-    let channelDestinations: (email: DestinationSet, sms: DestinationSet, whatsapp: DestinationSet)
     /// Every destination with a channel.
     let messaging: DestinationSet
     let subscriptionGroups: [[UInt8]?]
+    let channels: [Channel?]
     let checksUserId: Bool
     let checksAnonymousId: Bool
     let checksEmail: Bool
@@ -29,7 +28,7 @@ public final class CompiledPolicy: Sendable {
     private let categoryTable: ByteStringTable
     private let integrationTable: ByteStringTable
     /// Destinations per distinct integration name (the table's value indexes this).
-    private let integrationDestinations: [DestinationSet]
+    let integrationDestinations: [DestinationSet]
 
     public init(_ policy: Policy) throws(PolicyViolations) {
         let violations = policy.violations()
@@ -55,7 +54,6 @@ public final class CompiledPolicy: Sendable {
         var required: [UInt64] = []
         var enforced = DestinationSet(), matchAny = DestinationSet(), denyMissing = DestinationSet()
         var sale = DestinationSet(), messaging = DestinationSet()
-        var email = DestinationSet(), sms = DestinationSet(), whatsapp = DestinationSet()
         var groups: [[UInt8]?] = []
         for (index, destination) in policy.destinations.enumerated() {
             var mask: UInt64 = 0
@@ -68,12 +66,6 @@ public final class CompiledPolicy: Sendable {
             if destination.match == .any { matchAny.insert(index) }
             if destination.missingConsent == .deny { denyMissing.insert(index) }
             if destination.sale { sale.insert(index) }
-            switch destination.channel {
-            case .email?: email.insert(index)
-            case .sms?: sms.insert(index)
-            case .whatsapp?: whatsapp.insert(index)
-            case nil: break
-            }
             if destination.channel != nil { messaging.insert(index) }
             groups.append(destination.subscriptionGroup.map { Array($0.utf8) })
 
@@ -95,8 +87,8 @@ public final class CompiledPolicy: Sendable {
         self.denyMissing = denyMissing
         self.sale = sale
         self.messaging = messaging
-        self.channelDestinations = (email, sms, whatsapp)
         self.subscriptionGroups = groups
+        self.channels = policy.destinations.map(\.channel)
         self.integrationTable = integrationTable
         self.integrationDestinations = integrationDestinations
         let identifiers = Set(policy.suppressionIdentifiers)
@@ -111,10 +103,11 @@ public final class CompiledPolicy: Sendable {
         categoryTable.value(for: name).map(Int.init)
     }
 
-    /// The destinations whose integration name is `name`.
+    /// The index in `integrationDestinations` of the destinations whose integration name is
+    /// `name`, nil when no destination uses it.
     @inline(__always)
-    func destinations(integrationName name: UnsafeRawBufferPointer) -> DestinationSet? {
-        integrationTable.value(for: name).map { integrationDestinations[Int($0)] }
+    func integrationSlot(name: UnsafeRawBufferPointer) -> Int? {
+        integrationTable.value(for: name).map(Int.init)
     }
 
     /// The index of the destination with this id.

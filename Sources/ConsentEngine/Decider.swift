@@ -6,8 +6,9 @@ public final class Decider {
     public let policy: CompiledPolicy
     private let scanner: EventScanner
     /// The fields of the last event decided (its texts point into that event's bytes and this
-    /// decider's scratch buffer: valid until the next call while those bytes are alive).
-    public private(set) var lastEvent = ScannedEvent()
+    /// decider's scratch buffer: valid until the next call while those bytes are alive). After an
+    /// invalid outcome, only what was extracted before the problem was found.
+    public var lastEvent: ScannedEvent { scanner.current.pointee }
 
     public init(policy: CompiledPolicy) {
         self.policy = policy
@@ -26,24 +27,18 @@ public final class Decider {
     /// Decides one event against the current state; the event's own subscription changes are
     /// taken into account but returned in the decision rather than applied.
     public func decide(_ bytes: UnsafeRawBufferPointer, suppressions: Suppressions, subscriptions: some SubscriptionLookup) -> Outcome {
-        let event: ScannedEvent
-        switch scanner.scan(bytes) {
-        case .failure(let reason):
-            lastEvent = ScannedEvent()
-            return .invalid(reason)
-        case .success(let scanned):
-            event = scanned
-        }
-        lastEvent = event
+        if let reason = scanner.scanInPlace(bytes) { return .invalid(reason) }
+        // Read in place: a copy of the extracted fields would cost more than deciding.
+        let event = UnsafePointer(scanner.current)
         var updates: [SubscriptionUpdate] = []
-        if event.type == .identify, let range = event.subscriptionsRange {
+        if event.pointee.type == .identify, let range = event.pointee.subscriptionsRange {
             guard let parsed = parseSubscriptionUpdates(UnsafeRawBufferPointer(rebasing: bytes[range])) else {
                 return .invalid(.invalidSubscriptions)
             }
             updates = parsed
         }
         let all = policy.all
-        var decision = Decision(deliver: all, grantedCategories: event.grantedCategories)
+        var decision = Decision(deliver: all, grantedCategories: event.pointee.grantedCategories)
 
         // 1. Suppressed subject: nothing flows, not even its subscription changes.
         if isSuppressed(event, suppressions) {
@@ -54,10 +49,10 @@ public final class Decider {
         decision.subscriptionUpdates = updates
 
         // 2. A consent change skips consent and GPC so destinations learn about it.
-        if !event.isConsentChange {
+        if !event.pointee.isConsentChange {
             // 3. Consent.
-            if event.hasPreferences {
-                let granted = event.grantedCategories.bits
+            if event.pointee.hasPreferences {
+                let granted = event.pointee.grantedCategories.bits
                 var refused = DestinationSet()
                 for index in policy.enforced {
                     let required = policy.requiredCategories[index]
@@ -72,15 +67,15 @@ public final class Decider {
             decision.deliver.subtract(decision.consentMissing)
 
             // 4. Global Privacy Control.
-            if event.gpc {
+            if event.pointee.gpc {
                 decision.gpc = decision.deliver.intersection(policy.sale)
                 decision.deliver.subtract(decision.gpc)
             }
         }
 
         // 5. Integrations object.
-        var disabled = event.integrationsDisabled
-        if event.allIntegrationsDisabled { disabled.formUnion(all.subtracting(event.integrationsEnabled)) }
+        var disabled = event.pointee.integrationsDisabled
+        if event.pointee.allIntegrationsDisabled { disabled.formUnion(all.subtracting(event.pointee.integrationsEnabled)) }
         decision.integrations = decision.deliver.intersection(disabled)
         decision.deliver.subtract(decision.integrations)
 
@@ -94,23 +89,22 @@ public final class Decider {
         return .routed(decision)
     }
 
-    private func isSuppressed(_ event: ScannedEvent, _ suppressions: Suppressions) -> Bool {
+    private func isSuppressed(_ event: UnsafePointer<ScannedEvent>, _ suppressions: Suppressions) -> Bool {
         if policy.checksUserId {
-            if let id = event.userId, suppressions.userIds.contains(id.bytes) { return true }
-            if let id = event.numericUserId, suppressions.userIds.contains(id.bytes) { return true }
+            if let id = event.pointee.userId, suppressions.userIds.contains(id.bytes) { return true }
+            if let id = event.pointee.numericUserId, suppressions.userIds.contains(id.bytes) { return true }
         }
-        if policy.checksAnonymousId, let id = event.anonymousId, suppressions.anonymousIds.contains(id.bytes) {
+        if policy.checksAnonymousId, let id = event.pointee.anonymousId, suppressions.anonymousIds.contains(id.bytes) {
             return true
         }
         if policy.checksEmail {
-            for source in ContactSource.allCases {
-                guard let email = event.emails[source] else { continue }
-                let listed = withUnsafeTemporaryAllocation(byteCount: email.bytes.count, alignment: 1) { lower in
-                    for (i, byte) in email.bytes.enumerated() { lower[i] = asciiLowercase(byte) }
+            let listed = event.pointee.emails.contains { email in
+                withUnsafeTemporaryAllocation(byteCount: email.count, alignment: 1) { lower in
+                    for (i, byte) in email.enumerated() { lower[i] = asciiLowercase(byte) }
                     return suppressions.emails.contains(UnsafeRawBufferPointer(lower))
                 }
-                if listed { return true }
             }
+            if listed { return true }
         }
         return false
     }
@@ -118,20 +112,16 @@ public final class Decider {
     /// Rule 6: the event carries at least one address for the destination's channel, and every
     /// address it carries (it may name different ones in context.traits, traits, properties) is
     /// SUBSCRIBED, to the group too when the destination names one.
-    private func isSubscribed(_ event: ScannedEvent, destination index: Int, updates: [SubscriptionUpdate], _ store: some SubscriptionLookup) -> Bool {
-        let channel = policy.destinations[index].channel!
-        let addresses = channel == .email ? event.emails : event.phones
+    private func isSubscribed(_ event: UnsafePointer<ScannedEvent>, destination index: Int, updates: [SubscriptionUpdate], _ store: some SubscriptionLookup) -> Bool {
+        let channel = policy.channels[index]!
+        let addresses = channel == .email ? event.pointee.emails : event.pointee.phones
         guard !addresses.isEmpty else { return false }
         let group = policy.subscriptionGroups[index]
-        for source in ContactSource.allCases {
-            guard let address = addresses[source]?.bytes else { continue }
+        return addresses.allSatisfy { address in
             guard status(address, channel, group: nil, updates, store) == .subscribed else { return false }
-            if let group {
-                let subscribed = group.withUnsafeBytes { status(address, channel, group: $0, updates, store) == .subscribed }
-                if !subscribed { return false }
-            }
+            guard let group else { return true }
+            return group.withUnsafeBytes { status(address, channel, group: $0, updates, store) == .subscribed }
         }
-        return true
     }
 
     /// The status after this event's own updates (the last matching one wins), else the store's.

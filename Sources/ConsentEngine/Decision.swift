@@ -42,7 +42,12 @@ public struct Decision: Sendable, Equatable {
 
     /// Why destination `index` is dropped; nil when it is delivered.
     public func dropReason(forDestination index: Int) -> DropReason? {
-        for reason in DropReason.allCases where dropped(for: reason).contains(index) { return reason }
+        if suppressed.contains(index) { return .suppressed }
+        if consent.contains(index) { return .consent }
+        if consentMissing.contains(index) { return .consentMissing }
+        if gpc.contains(index) { return .gpc }
+        if integrations.contains(index) { return .integrations }
+        if unsubscribed.contains(index) { return .unsubscribed }
         return nil
     }
 

@@ -15,28 +15,43 @@
 public final class EventScanner {
     public let policy: CompiledPolicy
     private let scratch: UnsafeMutablePointer<UInt8>
+    /// Where the parser writes the extracted fields: owned storage, so nothing is copied.
+    let current: UnsafeMutablePointer<ScannedEvent>
 
     public init(policy: CompiledPolicy) {
         self.policy = policy
         scratch = .allocate(capacity: max(policy.limits.maxEventBytes, 1))
+        current = .allocate(capacity: 1)
+        current.initialize(to: ScannedEvent())
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        current.deinitialize(count: 1)
+        current.deallocate()
+    }
 
     /// Scans one event. The texts in the result point into `bytes` and into this scanner's
     /// scratch buffer: use them before the next call and while `bytes` is alive.
     public func scan(_ bytes: UnsafeRawBufferPointer) -> Result<ScannedEvent, InvalidReason> {
-        guard bytes.count <= policy.limits.maxEventBytes else { return .failure(.tooLarge) }
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return .failure(.invalidJSON) }
+        if let reason = scanInPlace(bytes) { return .failure(reason) }
+        return .success(current.pointee)
+    }
+
+    /// Scans into `current`; nil when the event is valid. The decide path uses this form.
+    func scanInPlace(_ bytes: UnsafeRawBufferPointer) -> InvalidReason? {
+        current.pointee = ScannedEvent()
+        guard bytes.count <= policy.limits.maxEventBytes else { return .tooLarge }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return .invalidJSON }
         let start = base.assumingMemoryBound(to: UInt8.self)
-        var parser = EventParser(start: start, end: start + bytes.count, maxDepth: policy.limits.maxDepth, scratch: scratch, policy: policy)
+        var parser = EventParser(
+            start: start, end: start + bytes.count, maxDepth: policy.limits.maxDepth, scratch: scratch, policy: policy, event: current)
         do {
             try parser.parseDocument()
         } catch {
-            return .failure(error)
+            return error
         }
-        if let reason = parser.firstInvalidReason() { return .failure(reason) }
-        return .success(parser.event)
+        return parser.firstInvalidReason()
     }
 }
 
@@ -54,13 +69,21 @@ struct EventParser {
         case email(ContactSource)
         case phone(ContactSource)
         case integrations
-        case integration(DestinationSet, isAll: Bool)
+        /// `slot` indexes `CompiledPolicy.integrationDestinations` (nil: no destination uses the
+        /// name); kept small because a role is passed with every value.
+        case integration(slot: Int?, isAll: Bool)
         case type, event, messageId, userId, anonymousId
         case gpc
         case subscriptions
+
+        @inline(__always) var isSkip: Bool {
+            if case .skip = self { return true }
+            return false
+        }
     }
 
     enum Kind { case object, array, string, trueLiteral, falseLiteral, null, number }
+
 
     let start: UnsafePointer<UInt8>
     let end: UnsafePointer<UInt8>
@@ -69,11 +92,16 @@ struct EventParser {
     let policy: CompiledPolicy
     var p: UnsafePointer<UInt8>
     var scratchUsed = 0
-    var event = ScannedEvent()
+    /// The scanner's storage for the extracted fields.
+    let event: UnsafeMutablePointer<ScannedEvent>
     var isObject = false
     var ruleError: InvalidReason?
 
-    init(start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, maxDepth: Int, scratch: UnsafeMutablePointer<UInt8>, policy: CompiledPolicy) {
+    init(
+        start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, maxDepth: Int, scratch: UnsafeMutablePointer<UInt8>,
+        policy: CompiledPolicy, event: UnsafeMutablePointer<ScannedEvent>
+    ) {
+        self.event = event
         self.start = start
         self.end = end
         self.p = start
@@ -92,10 +120,10 @@ struct EventParser {
     func firstInvalidReason() -> InvalidReason? {
         if !isObject { return .notAnObject }
         if let ruleError { return ruleError }
-        if !event.hasType { return .missingType }
-        if event.type == nil { return .unknownType }
-        if event.userId == nil && event.anonymousId == nil { return .missingIdentity }
-        if event.isConsentChange && !event.hasPreferences { return .consentChangeWithoutPreferences }
+        if !event.pointee.hasType { return .missingType }
+        if event.pointee.type == nil { return .unknownType }
+        if event.pointee.userId == nil && event.pointee.anonymousId == nil { return .missingIdentity }
+        if event.pointee.isConsentChange && !event.pointee.hasPreferences { return .consentChangeWithoutPreferences }
         return nil
     }
 
@@ -124,35 +152,35 @@ struct EventParser {
         switch peek() {
         case UInt8(ascii: "{"):
             guard depth < maxDepth else { throw .tooDeep }
-            let objectRole = note(.object, role)
+            let objectRole = role.isSkip ? .skip : note(.object, role)
             try parseObject(objectRole, depth: depth + 1)
         case UInt8(ascii: "["):
             guard depth < maxDepth else { throw .tooDeep }
-            _ = note(.array, role)
+            if !role.isSkip { _ = note(.array, role) }
             try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""):
             let raw = try scanString()
-            noteString(raw, role)
+            if !role.isSkip { noteString(raw, role) }
         case UInt8(ascii: "t"):
             try expectLiteral("true")
-            _ = note(.trueLiteral, role)
+            if !role.isSkip { _ = note(.trueLiteral, role) }
         case UInt8(ascii: "f"):
             try expectLiteral("false")
-            _ = note(.falseLiteral, role)
+            if !role.isSkip { _ = note(.falseLiteral, role) }
         case UInt8(ascii: "n"):
             try expectLiteral("null")
-            _ = note(.null, role)
+            if !role.isSkip { _ = note(.null, role) }
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             try scanNumber()
             if case .userId = role {
-                event.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: valueStart, count: p - valueStart))
+                event.pointee.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: valueStart, count: p - valueStart))
             }
-            _ = note(.number, role)
+            if !role.isSkip { _ = note(.number, role) }
         default:
             throw .invalidJSON
         }
         if case .subscriptions = role {
-            event.subscriptionsRange = (valueStart - start)..<(p - start)
+            event.pointee.subscriptionsRange = (valueStart - start)..<(p - start)
         }
     }
 
@@ -171,32 +199,33 @@ struct EventParser {
             noteRuleError(.consentNotObject)
         case .preferences:
             if kind == .object {
-                event.hasPreferences = true
+                event.pointee.hasPreferences = true
                 return .preferences
             }
             noteRuleError(.preferencesNotObject)
         case .preference(let bit):
             switch kind {
-            case .trueLiteral: if let bit { event.grantedCategories.insert(bit) }
+            case .trueLiteral: if let bit { event.pointee.grantedCategories.insert(bit) }
             case .falseLiteral: break
             default: noteRuleError(.preferenceNotBoolean)
             }
         case .integrations:
             if kind == .object { return .integrations }
             noteRuleError(.integrationsNotObject)
-        case .integration(let destinations, let isAll):
+        case .integration(let slot, let isAll):
+            let destinations = slot.map { policy.integrationDestinations[$0] } ?? DestinationSet()
             if kind == .falseLiteral {
-                event.integrationsDisabled.formUnion(destinations)
-                if isAll { event.allIntegrationsDisabled = true }
+                event.pointee.integrationsDisabled.formUnion(destinations)
+                if isAll { event.pointee.allIntegrationsDisabled = true }
             } else if kind == .trueLiteral {
-                event.integrationsEnabled.formUnion(destinations)
+                event.pointee.integrationsEnabled.formUnion(destinations)
             }
         case .contactHolder:
             if kind == .object { return role }
         case .gpc:
-            if kind == .trueLiteral { event.gpc = true }
+            if kind == .trueLiteral { event.pointee.gpc = true }
         case .type:
-            event.hasType = true
+            event.pointee.hasType = true
         case .skip, .email, .phone, .event, .messageId, .userId, .anonymousId, .subscriptions:
             break
         }
@@ -206,22 +235,22 @@ struct EventParser {
     mutating func noteString(_ raw: RawString, _ role: Role) {
         switch role {
         case .type:
-            event.hasType = true
+            event.pointee.hasType = true
             let text = decoded(raw, keep: false)
-            event.type = EventParser.eventType(text)
+            event.pointee.type = EventParser.eventType(text)
         case .event:
             let text = decoded(raw, keep: false)
-            event.isConsentChangeName = equals(text, "Segment Consent Preference Updated") || equals(text, "Segment Consent Preference")
+            event.pointee.isConsentChangeName = equals(text, "Segment Consent Preference Updated") || equals(text, "Segment Consent Preference")
         case .messageId:
-            event.messageId = EventText(bytes: decoded(raw, keep: true))
+            event.pointee.messageId = EventText(bytes: decoded(raw, keep: true))
         case .userId:
-            if raw.count > 0 { event.userId = EventText(bytes: decoded(raw, keep: true)) }
+            if raw.count > 0 { event.pointee.userId = EventText(bytes: decoded(raw, keep: true)) }
         case .anonymousId:
-            if raw.count > 0 { event.anonymousId = EventText(bytes: decoded(raw, keep: true)) }
+            if raw.count > 0 { event.pointee.anonymousId = EventText(bytes: decoded(raw, keep: true)) }
         case .email(let source):
-            if raw.count > 0 { event.emails[source] = EventText(bytes: decoded(raw, keep: true)) }
+            if raw.count > 0 { event.pointee.emails[source] = EventText(bytes: decoded(raw, keep: true)) }
         case .phone(let source):
-            if raw.count > 0 { event.phones[source] = EventText(bytes: decoded(raw, keep: true)) }
+            if raw.count > 0 { event.pointee.phones[source] = EventText(bytes: decoded(raw, keep: true)) }
         default:
             _ = note(.string, role)
         }
@@ -255,13 +284,14 @@ struct EventParser {
             var child = Role.skip
             if case .skip = role {} else {
                 let key = decoded(rawKey, keep: false)
-                let (resolved, keyBit) = childRole(of: role, key: key)
+                let (resolved, keyBit) = Self.childRole(of: role, key: key, policy: policy)
                 child = resolved
                 if keyBit != 0 {
                     if seenKeys & keyBit != 0 { noteRuleError(.duplicateKey) }
                     seenKeys |= keyBit
                 }
-                if case .integration(let destinations, _) = resolved {
+                if case .integration(let slot?, _) = resolved {
+                    let destinations = policy.integrationDestinations[slot]
                     if !seenDestinations.intersection(destinations).isEmpty { noteRuleError(.duplicateKey) }
                     seenDestinations.formUnion(destinations)
                 }
@@ -306,8 +336,8 @@ struct EventParser {
     }
 
     /// The role of the value under `key`, and a bit identifying the key for duplicate detection
-    /// (0 for keys the rules ignore).
-    func childRole(of parent: Role, key: UnsafeRawBufferPointer) -> (Role, UInt64) {
+    /// (0 for keys the rules ignore). Static: a method on the large parser value would copy it.
+    static func childRole(of parent: Role, key: UnsafeRawBufferPointer, policy: CompiledPolicy) -> (Role, UInt64) {
         switch parent {
         case .root:
             switch key.count {
@@ -338,10 +368,9 @@ struct EventParser {
             guard let bit = policy.categoryBit(key) else { return (.preference(bit: nil), 0) }
             return (.preference(bit: bit), UInt64(1) << UInt64(bit))
         case .integrations:
-            let isAll = equals(key, "All")
-            let destinations = policy.destinations(integrationName: key) ?? DestinationSet()
-            if isAll { return (.integration(destinations, isAll: true), 1) }
-            return destinations.isEmpty ? (.skip, 0) : (.integration(destinations, isAll: false), 0)
+            let slot = policy.integrationSlot(name: key)
+            if equals(key, "All") { return (.integration(slot: slot, isAll: true), 1) }
+            return slot == nil ? (.skip, 0) : (.integration(slot: slot, isAll: false), 0)
         default:
             return (.skip, 0)
         }
@@ -362,6 +391,7 @@ struct EventParser {
         let contentStart = p
         var hasEscapes = false
         while true {
+            while end - p >= 8 && !mayNeedAttention(UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)) { p += 8 }
             guard p < end else { throw .invalidJSON }
             let byte = p.pointee
             if byte == UInt8(ascii: "\"") {
@@ -472,6 +502,19 @@ struct EventParser {
         for i in 0..<count where p[i] != literal.utf8Start[i] { throw .invalidJSON }
         p += count
     }
+}
+
+/// Whether any of 8 string bytes is a quote, a backslash, a control character or non-ASCII
+/// (SWAR: no false negatives; a false positive only sends the scan to the byte-wise path).
+@inline(__always) func mayNeedAttention(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let quote = word ^ (ones &* 0x22)
+    let backslash = word ^ (ones &* 0x5C)
+    let hasQuote = (quote &- ones) & ~quote
+    let hasBackslash = (backslash &- ones) & ~backslash
+    let hasControl = (word &- ones &* 0x20) & ~word
+    return (hasQuote | hasBackslash | hasControl | word) & high != 0
 }
 
 @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }

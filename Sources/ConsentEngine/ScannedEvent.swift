@@ -43,6 +43,20 @@ public struct ContactAddresses {
     }
 
     public var isEmpty: Bool { contextTraits == nil && traits == nil && properties == nil }
+
+    /// Whether every present address satisfies `predicate` (true when none is present).
+    /// Iterates the three fields directly: no array, so no allocation on the decide path.
+    public func allSatisfy(_ predicate: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        if let text = contextTraits, !predicate(text.bytes) { return false }
+        if let text = traits, !predicate(text.bytes) { return false }
+        if let text = properties, !predicate(text.bytes) { return false }
+        return true
+    }
+
+    /// Whether any present address satisfies `predicate`.
+    public func contains(where predicate: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        !allSatisfy { !predicate($0) }
+    }
 }
 
 /// What the rules need from one event, extracted by `EventScanner` without building a tree.

@@ -83,9 +83,9 @@ public struct SuppressionSet: Sendable {
         private var table: ByteStringTable
         private var count = 0
 
-        /// `minimumCapacity` and `expectedBytes` (total id bytes) avoid regrowth when known.
-        public init(minimumCapacity: Int = 0, expectedBytes: Int = 0) {
-            table = ByteStringTable(minimumCapacity: minimumCapacity, arenaBytes: expectedBytes + 2 * minimumCapacity)
+        /// `minimumCapacity`, when known, avoids regrowing the slot table while loading.
+        public init(minimumCapacity: Int = 0) {
+            table = ByteStringTable(minimumCapacity: minimumCapacity)
         }
 
         public mutating func insert(_ id: UnsafeRawBufferPointer) {
