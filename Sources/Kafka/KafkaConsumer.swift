@@ -103,6 +103,14 @@ public final class KafkaConsumer {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "subscribe to \(topics)") }
     }
 
+    /// Reads these partitions from these offsets without joining a group (e.g. a replica
+    /// reading a whole compacted state topic). Replaces any previous manual assignment.
+    public func assign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = PartitionList(offsets)
+        let err = rd_kafka_assign(rk, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "assign \(offsets)") }
+    }
+
     /// Up to `maxMessages` messages, waiting at most `timeout` for the first. Also serves
     /// rebalances and statistics (their handlers run inside this call). Partition-EOF events are
     /// dropped; other consumer errors appear as messages whose `error` is set.
@@ -228,7 +236,7 @@ public final class KafkaConsumer {
         _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
     ) {
         let context = ClientContext.from(rk) as! ConsumerContext
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
         let list = PartitionList.partitions(of: partitions)
         let notify = { (event: RebalanceEvent) in
             if let consumer = context.consumer, let handler = context.rebalanceHandler { handler(consumer, event) }

@@ -29,13 +29,17 @@ public final class KafkaProducer: @unchecked Sendable {
     /// topic name without a lock or a string allocation.
     final class TopicHandle: Sendable {
         let name: String
-        nonisolated(unsafe) private(set) var rkt: OpaquePointer!  // set once in init
+        /// Nil when librdkafka refused the topic (e.g. an empty or over-long name); sends then
+        /// fail with `creationError`.
+        nonisolated(unsafe) private(set) var rkt: OpaquePointer?  // set once in init
+        nonisolated(unsafe) private(set) var creationError = RD_KAFKA_RESP_ERR_NO_ERROR  // set once in init
 
         init(name: String, rk: OpaquePointer) {
             self.name = name
             let topicConf = rd_kafka_default_topic_conf_dup(rk)
             rd_kafka_topic_conf_set_opaque(topicConf, Unmanaged.passUnretained(self).toOpaque())
             rkt = rd_kafka_topic_new(rk, name, topicConf)
+            if rkt == nil { creationError = rd_kafka_last_error() }
         }
 
         static func from(_ rkt: OpaquePointer?) -> TopicHandle {
@@ -106,11 +110,14 @@ public final class KafkaProducer: @unchecked Sendable {
         guard !closed.load(ordering: .relaxed) else {
             throw KafkaError(code: .state, message: "producer is closed", operation: "produce to \"\(topic.name)\"")
         }
+        guard let rkt = topic.handle.rkt else {
+            throw KafkaError(topic.handle.creationError, "produce to \"\(topic.name)\"", message: "librdkafka refused the topic name")
+        }
         // librdkafka takes ownership of the copy only when the produce call succeeds.
         let headerCopy = headers.map { rd_kafka_headers_copy($0.pointer)! }
         var error: OpaquePointer?
         withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { vus in
-            vus[0] = rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_RKT, u: .init(rkt: topic.handle.rkt))
+            vus[0] = rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_RKT, u: .init(rkt: rkt))
             vus[1] = rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_PARTITION, u: .init(i32: partition ?? RD_KAFKA_PARTITION_UA))
             vus[2] = rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_MSGFLAGS, u: .init(i: RD_KAFKA_MSG_F_COPY))
             vus[3] = rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_VALUE, u: .init(mem: Self.memory(value)))
@@ -180,30 +187,35 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         serveState.serving = true
         serveState.servingThread = pthread_self()
-        var reports = serveState.buffered
-        serveState.buffered = []
         serveCondition.unlock()
 
         var handled = 0
-        var waitMilliseconds = reports.isEmpty ? timeout.kafkaMilliseconds : 0
         var events = 0
-        repeat {
+        var waitMilliseconds = timeout.kafkaMilliseconds
+        var reports: [DeliveryReport] = []
+        while true {
+            // Reports buffered by a waiting sender (or by `send` calls in `body`) came off the
+            // queue earlier than anything still on it, so they go first.
+            serveCondition.lock()
+            swap(&reports, &serveState.buffered)
+            serveCondition.unlock()
+            if reports.isEmpty {
+                guard events < maxEvents, let event = rd_kafka_queue_poll(mainQueue, waitMilliseconds) else { break }
+                events += 1
+                // Reports are copied out and the event destroyed *before* calling `body`: its
+                // messages count against `queue.buffering.max.messages` until then, and `body`
+                // may send.
+                collect(event, into: &reports)
+                serveCondition.lock()
+                serveState.generation &+= 1
+                serveCondition.broadcast()
+                serveCondition.unlock()
+            }
+            waitMilliseconds = 0
             for report in reports { body(report) }
             handled += reports.count
             reports.removeAll(keepingCapacity: true)
-            guard events < maxEvents, let event = rd_kafka_queue_poll(mainQueue, waitMilliseconds) else { break }
-            events += 1
-            waitMilliseconds = 0
-            // Reports are copied out and the event destroyed *before* calling `body`: its
-            // messages count against `queue.buffering.max.messages` until then, and `body` may send.
-            collect(event, into: &reports)
-            serveCondition.lock()
-            reports.append(contentsOf: serveState.buffered)
-            serveState.buffered.removeAll()
-            serveState.generation &+= 1
-            serveCondition.broadcast()
-            serveCondition.unlock()
-        } while true
+        }
 
         serveCondition.lock()
         serveState.serving = false
@@ -251,7 +263,7 @@ public final class KafkaProducer: @unchecked Sendable {
             defer { cache.removeAll() }
             return Array(cache.values)
         }
-        for handle in handles { rd_kafka_topic_destroy(handle.rkt) }
+        for handle in handles { if let rkt = handle.rkt { rd_kafka_topic_destroy(rkt) } }
         rd_kafka_queue_destroy(mainQueue)
         rd_kafka_destroy(rk)
         withExtendedLifetime(handles) {}

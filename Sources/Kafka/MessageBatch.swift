@@ -52,8 +52,10 @@ public struct KafkaMessage: @unchecked Sendable {
         pointer.pointee.payload.map { UnsafeRawBufferPointer(start: $0, count: pointer.pointee.len) }
     }
 
-    /// Nil when the message has no headers.
+    /// Nil when the message has no headers (or is an error).
     public var headers: MessageHeaders? {
+        // Error messages were not parsed eagerly; parsing here could race with other readers.
+        guard pointer.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         var headers: OpaquePointer?
         guard rd_kafka_message_headers(pointer, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
         return MessageHeaders(pointer: headers, owner: batch)

@@ -23,6 +23,8 @@ public struct TopicPartitionOffset: Hashable, Sendable, CustomStringConvertible 
 
     /// librdkafka's `RD_KAFKA_OFFSET_INVALID`: no offset (e.g. nothing committed yet).
     public static let invalid: Int64 = Int64(RD_KAFKA_OFFSET_INVALID)
+    /// librdkafka's `RD_KAFKA_OFFSET_BEGINNING`: the oldest retained message.
+    public static let beginning: Int64 = Int64(RD_KAFKA_OFFSET_BEGINNING)
 
     public init(topic: String, partition: Int32, offset: Int64) {
         self.topic = topic

@@ -102,3 +102,15 @@ struct BadInputTests {
         #expect(throws: KafkaError.self) { try producer.send(topic: "t", key: "k", value: "v") }
     }
 }
+
+extension BadInputTests {
+    @Test("A topic name librdkafka refuses is a typed error on send, not a crash")
+    func invalidTopicName() throws {
+        let producer = try KafkaProducer(properties: ["bootstrap.servers": "127.0.0.1:1"])
+        defer { producer.close(timeout: .zero) }
+        let error = try #require(throws: KafkaError.self) {
+            try producer.send(topic: String(repeating: "x", count: 600), key: "k", value: "v")
+        }
+        #expect(error.operation.hasPrefix("produce to"))
+    }
+}
