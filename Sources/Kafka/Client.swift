@@ -54,7 +54,7 @@ class ClientContext: @unchecked Sendable {
     }
 
     /// Sets an error callback that logs client-level errors (broker down, authentication, ...)
-    /// which librdkafka otherwise only reports through its own log line, and names fatal ones.
+    /// and names the original error of fatal ones.
     static func setLoggingErrorCallback(_ conf: OpaquePointer) {
         rd_kafka_conf_set_error_cb(conf) { rk, err, reason, _ in
             let context = ClientContext.from(rk)
@@ -70,7 +70,9 @@ class ClientContext: @unchecked Sendable {
             logger.critical(
                 "fatal Kafka error, client unusable: \(KafkaError.Code(original).name): \(string(fromCBuffer: errstr))")
         } else {
-            logger.warning("Kafka client error: \(error.name): \(reason.map { String(cString: $0) } ?? "")")
+            // librdkafka retries these itself and most also appear as its own log line (e.g.
+            // connection failures at error level), so this one stays quiet.
+            logger.info("Kafka client error: \(error.name): \(reason.map { String(cString: $0) } ?? "")")
         }
     }
 }

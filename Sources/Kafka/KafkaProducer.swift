@@ -296,8 +296,10 @@ public final class KafkaProducer: @unchecked Sendable {
 
         var reports: [DeliveryReport] = []
         var waitMilliseconds = milliseconds
-        // Drain what is there now so every freed slot is usable; wait only for the first event.
-        while let event = rd_kafka_queue_poll(mainQueue, waitMilliseconds) {
+        // Take what is there now (bounded, so the sender gets back to sending) to free as many
+        // slots as possible; wait only for the first event.
+        for _ in 0..<64 {
+            guard let event = rd_kafka_queue_poll(mainQueue, waitMilliseconds) else { break }
             waitMilliseconds = 0
             collect(event, into: &reports)
         }
