@@ -34,8 +34,13 @@ public final class KafkaProducer: @unchecked Sendable {
         nonisolated(unsafe) private(set) var rkt: OpaquePointer?  // set once in init
         nonisolated(unsafe) private(set) var creationError = RD_KAFKA_RESP_ERR_NO_ERROR  // set once in init
 
-        init(name: String, rk: OpaquePointer) {
+        /// `rk` nil: the producer is closed, so no librdkafka topic is created.
+        init(name: String, rk: OpaquePointer?) {
             self.name = name
+            guard let rk else {
+                creationError = RD_KAFKA_RESP_ERR__DESTROY
+                return
+            }
             let topicConf = rd_kafka_default_topic_conf_dup(rk)
             rd_kafka_topic_conf_set_opaque(topicConf, Unmanaged.passUnretained(self).toOpaque())
             rkt = rd_kafka_topic_new(rk, name, topicConf)
@@ -86,6 +91,8 @@ public final class KafkaProducer: @unchecked Sendable {
     public func topic(_ name: String) -> Topic {
         topics.withLock { cache in
             if let handle = cache[name] { return Topic(handle: handle) }
+            // After `close` the client is gone: hand out an inert handle that sends refuse.
+            guard !closed.load(ordering: .relaxed) else { return Topic(handle: TopicHandle(name: name, rk: nil)) }
             let handle = TopicHandle(name: name, rk: rk)
             cache[name] = handle
             return Topic(handle: handle)
@@ -177,6 +184,7 @@ public final class KafkaProducer: @unchecked Sendable {
     public func pollDeliveryReports(
         maxEvents: Int = 64, timeout: Duration = .zero, _ body: (DeliveryReport) -> Void
     ) -> Int {
+        guard !closed.load(ordering: .relaxed) else { return 0 }
         serveCondition.lock()
         while serveState.serving {
             if pthread_equal(serveState.servingThread, pthread_self()) != 0 {
@@ -225,8 +233,8 @@ public final class KafkaProducer: @unchecked Sendable {
         return handled
     }
 
-    /// Number of messages not yet delivered or failed, plus unserved events.
-    public var inFlightCount: Int { Int(rd_kafka_outq_len(rk)) }
+    /// Number of messages not yet delivered or failed, plus unserved events (0 after `close`).
+    public var inFlightCount: Int { closed.load(ordering: .relaxed) ? 0 : Int(rd_kafka_outq_len(rk)) }
 
     /// Waits until every message sent so far has a delivery report (served by another thread
     /// or buffered for the next `pollDeliveryReports`).

@@ -100,6 +100,8 @@ struct BadInputTests {
         producer.close(timeout: .zero)
         producer.close(timeout: .zero)
         #expect(throws: KafkaError.self) { try producer.send(topic: "t", key: "k", value: "v") }
+        #expect(producer.pollDeliveryReports { _ in } == 0)
+        #expect(producer.inFlightCount == 0)
     }
 }
 
