@@ -98,6 +98,7 @@ public final class KafkaConsumer {
     deinit { close() }
 
     public func subscribe(topics: [String]) throws(KafkaError) {
+        let rk = try client("subscribe")
         let list = PartitionList(topics.map { TopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
         let err = rd_kafka_subscribe(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "subscribe to \(topics)") }
@@ -106,6 +107,7 @@ public final class KafkaConsumer {
     /// Reads these partitions from these offsets without joining a group (e.g. a replica
     /// reading a whole compacted state topic). Replaces any previous manual assignment.
     public func assign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let rk = try client("assign")
         let list = PartitionList(offsets)
         let err = rd_kafka_assign(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "assign \(offsets)") }
@@ -115,6 +117,7 @@ public final class KafkaConsumer {
     /// rebalances and statistics (their handlers run inside this call). Partition-EOF events are
     /// dropped; other consumer errors appear as messages whose `error` is set.
     public func consume(maxMessages: Int, timeout: Duration) throws(KafkaError) -> MessageBatch {
+        _ = try client("consume")
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
         let n = rd_kafka_consume_batch_queue(queue, timeout.kafkaMilliseconds, buffer, maxMessages)
         guard n >= 0 else {
@@ -141,6 +144,7 @@ public final class KafkaConsumer {
     /// Stores offsets for the next commit. Each offset is the *next* message to consume:
     /// the last fully processed message's offset + 1. Only assigned partitions can be stored.
     public func storeOffsets(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let rk = try client("store offsets")
         let list = PartitionList(offsets)
         let err = rd_kafka_offsets_store(rk, list.pointer)
         if let error = PartitionList.firstError(in: list.pointer, "store offset") { throw error }
@@ -149,22 +153,26 @@ public final class KafkaConsumer {
 
     /// Commits the stored offsets and waits for the broker's answer. Nothing stored is not an error.
     public func commit() throws(KafkaError) {
+        let rk = try client("commit")
         try checkCommit(rd_kafka_commit(rk, nil, 0), nil)
     }
 
     /// Commits exactly these offsets (next offset to consume) and waits.
     public func commit(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let rk = try client("commit")
         let list = PartitionList(offsets)
         try checkCommit(rd_kafka_commit(rk, list.pointer, 0), list)
     }
 
     /// Starts committing the stored offsets; failures are logged when served by a later call.
     public func commitAsync() throws(KafkaError) {
+        let rk = try client("commit")
         try checkCommit(rd_kafka_commit(rk, nil, 1), nil)
     }
 
     /// Starts committing exactly these offsets; failures are logged when served by a later call.
     public func commitAsync(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let rk = try client("commit")
         let list = PartitionList(offsets)
         try checkCommit(rd_kafka_commit(rk, list.pointer, 1), list)
     }
@@ -178,6 +186,7 @@ public final class KafkaConsumer {
     /// The group's committed offsets for these partitions, from the broker
     /// (`TopicPartitionOffset.invalid` where nothing was committed).
     public func committed(_ partitions: [TopicPartition], timeout: Duration) throws(KafkaError) -> [TopicPartitionOffset] {
+        let rk = try client("fetch committed offsets")
         let list = PartitionList(partitions)
         let err = rd_kafka_committed(rk, list.pointer, timeout.kafkaMilliseconds)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "fetch committed offsets") }
@@ -187,6 +196,7 @@ public final class KafkaConsumer {
 
     /// The next offset this consumer will fetch per partition (local state, no broker call).
     public func position(_ partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartitionOffset] {
+        let rk = try client("get position")
         let list = PartitionList(partitions)
         let err = rd_kafka_position(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "get position") }
@@ -195,6 +205,7 @@ public final class KafkaConsumer {
 
     /// The partitions currently assigned to this member.
     public func assignment() throws(KafkaError) -> [TopicPartition] {
+        let rk = try client("get assignment")
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         let err = rd_kafka_assignment(rk, &list)
         defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
@@ -205,6 +216,7 @@ public final class KafkaConsumer {
     /// Stops fetching these partitions (e.g. while a destination is backed up) without leaving
     /// the group; already fetched messages may still be returned.
     public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let rk = try client("pause")
         let list = PartitionList(partitions)
         let err = rd_kafka_pause_partitions(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "pause") }
@@ -212,6 +224,7 @@ public final class KafkaConsumer {
     }
 
     public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let rk = try client("resume")
         let list = PartitionList(partitions)
         let err = rd_kafka_resume_partitions(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "resume") }
@@ -222,11 +235,17 @@ public final class KafkaConsumer {
     /// assignment, where it can commit — then destroys the client. Idempotent.
     public func close() {
         guard !closed else { return }
+        let err = rd_kafka_consumer_close(rk)  // the revoke handler may still use the consumer
         closed = true
-        let err = rd_kafka_consumer_close(rk)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { context.logger.warning("consumer close: \(KafkaError(err, "close"))") }
         rd_kafka_queue_destroy(queue)
         rd_kafka_destroy(rk)
+    }
+
+    /// The client handle, or a typed error after `close` (a destroyed handle would crash).
+    private func client(_ operation: String) throws(KafkaError) -> OpaquePointer {
+        guard !closed else { throw KafkaError(code: .state, message: "consumer is closed", operation: operation) }
+        return rk
     }
 
     /// Our rebalance callback: tells the handler *before* giving partitions up (and after taking

@@ -116,3 +116,14 @@ extension BadInputTests {
         #expect(error.operation.hasPrefix("produce to"))
     }
 }
+
+extension BadInputTests {
+    @Test("Using a consumer after close is a typed error, and close is idempotent")
+    func consumeAfterClose() throws {
+        let consumer = try KafkaConsumer(groupID: "closed", properties: ["bootstrap.servers": "127.0.0.1:1"])
+        consumer.close()
+        consumer.close()
+        #expect(throws: KafkaError.self) { _ = try consumer.consume(maxMessages: 1, timeout: .zero) }
+        #expect(throws: KafkaError.self) { try consumer.commit() }
+    }
+}
