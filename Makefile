@@ -24,3 +24,16 @@ build: bootstrap
 
 release: bootstrap
 	$(SWIFT) build -c release --product consent-gate
+
+## Engine benchmarks (issue 3 item 7), a separate package in Benchmarks/ (ordo-one benchmark):
+## decide() events/s per core and mallocs per 1000 decisions on gen_events.py output, and the
+## memory of 10M suppressed userIds. --scale prints raw values per 1000-decision iteration.
+GEN_EVENTS ?= ../shared/bench/gen_events.py
+BENCH_EVENTS ?= $(CURDIR)/Benchmarks/.build/events-100k.jsonl
+.PHONY: bench-engine
+bench-engine:
+	@mkdir -p Benchmarks/.build
+	@if [ -f $(GEN_EVENTS) ]; then python3 $(GEN_EVENTS) 100000 --seed 1 > $(BENCH_EVENTS); \
+	else echo "bench-engine: $(GEN_EVENTS) not found, events generated in Swift"; rm -f $(BENCH_EVENTS); fi
+	if [ -f $(BENCH_EVENTS) ]; then export CONSENT_GATE_BENCH_EVENTS=$(BENCH_EVENTS); fi; \
+	$(SWIFT) package --package-path Benchmarks --scratch-path Benchmarks/.build benchmark --no-progress --scale $(BENCH_ARGS)
