@@ -11,6 +11,8 @@ final class DeliveryLoop: @unchecked Sendable {
     private let registry: PartitionRegistry
     private let metrics: WorkerMetrics
     private let logger: Logger
+    /// The subscription changelog, whose records must be retried in their own partition.
+    private let changelogTopic: String
     /// Outputs sent and not yet acknowledged, across all partitions.
     let inFlight = Atomic<Int>(0)
     /// Outputs waiting for their next attempt. Lanes add outputs that could not be enqueued.
@@ -25,8 +27,9 @@ final class DeliveryLoop: @unchecked Sendable {
     /// back-off grows for an output the broker keeps refusing.
     private var refusals: [UInt: Int] = [:]
 
-    init(producer: KafkaProducer, registry: PartitionRegistry, metrics: WorkerMetrics, logger: Logger) {
+    init(producer: KafkaProducer, registry: PartitionRegistry, changelogTopic: String, metrics: WorkerMetrics, logger: Logger) {
         self.producer = producer
+        self.changelogTopic = changelogTopic
         self.registry = registry
         self.metrics = metrics
         self.logger = logger
@@ -101,7 +104,11 @@ final class DeliveryLoop: @unchecked Sendable {
         metrics.produceFailure(topic: report.topic)
         let attempts = refusals[report.opaque, default: 0] + 1
         refusals[report.opaque] = attempts
-        guard let retry = OutputRetry(failed: report, attempts: attempts, now: .now) else { return }
+        // A changelog record belongs to its source partition, which the token names.
+        let partition = report.topic == changelogTopic
+            ? registry.state(slot: DeliveryToken.slot(of: report.opaque))?.topicPartition.partition ?? (report.partition >= 0 ? report.partition : nil)
+            : nil
+        guard let retry = OutputRetry(failed: report, partition: partition, attempts: attempts, now: .now) else { return }
         // Log the first failures and then every power of two, so a long outage stays readable.
         if attempts & (attempts - 1) == 0 {
             logger.warning(

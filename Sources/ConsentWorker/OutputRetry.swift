@@ -5,6 +5,8 @@ import Kafka
 /// allowed event is never skipped, and its partition's committed offset cannot pass it.
 struct OutputRetry: Sendable {
     let topic: String
+    /// An explicit partition (changelog records), or nil for the partitioner's choice.
+    let partition: Int32?
     let key: [UInt8]?
     let value: [UInt8]?
     let headers: KafkaHeaders?
@@ -17,10 +19,11 @@ struct OutputRetry: Sendable {
 
     /// - Parameter attempts: how many times this output has failed so far (at least 1).
     init(
-        topic: String, key: [UInt8]?, value: [UInt8]?, headers: KafkaHeaders?, opaque: UInt,
+        topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?, headers: KafkaHeaders?, opaque: UInt,
         attempts: Int = 1, now: ContinuousClock.Instant
     ) {
         self.topic = topic
+        self.partition = partition
         self.key = key
         self.value = value
         self.headers = headers
@@ -29,10 +32,12 @@ struct OutputRetry: Sendable {
         self.due = now + Self.backOff(afterAttempts: attempts)
     }
 
-    init?(failed report: DeliveryReport, attempts: Int, now: ContinuousClock.Instant) {
+    /// - Parameter partition: the partition the output must go to (changelog records), or nil
+    ///   to let the partitioner place it by key again.
+    init?(failed report: DeliveryReport, partition: Int32?, attempts: Int, now: ContinuousClock.Instant) {
         guard let message = report.undelivered else { return nil }
         self.init(
-            topic: report.topic, key: message.key, value: message.value, headers: message.headers,
+            topic: report.topic, partition: partition, key: message.key, value: message.value, headers: message.headers,
             opaque: report.opaque, attempts: attempts, now: now)
     }
 
@@ -53,7 +58,7 @@ struct OutputRetry: Sendable {
         Self.withBytes(key) { key in
             Self.withBytes(value) { value in
                 do throws(KafkaError) {
-                    try producer.send(topic: topic, key: key, value: value, headers: headers?.view, opaque: opaque)
+                    try producer.send(topic: topic, partition: partition, key: key, value: value, headers: headers?.view, opaque: opaque)
                 } catch {
                     failure = error
                 }

@@ -20,6 +20,7 @@ struct OutputTopics: Sendable {
     let version: Int
     let destinations: [KafkaProducer.Topic]
     let deadLetter: KafkaProducer.Topic
+    let subscriptions: KafkaProducer.Topic
 }
 
 /// One message to route: its index in the batch and its partition's state.
@@ -80,16 +81,24 @@ final class RoutingLane: @unchecked Sendable {
             send(message, to: context.outputs.deadLetter, headers: headers.view, token: partition.token(for: sequence), context)
 
         case .routed(let decision):
-            if !decision.subscriptionUpdates.isEmpty {
-                context.subscriptions.apply(decision.subscriptionUpdates)
+            let updates = decision.subscriptionUpdates
+            if !updates.isEmpty {
+                // Later events see the change at once; other replicas through the topic.
+                context.subscriptions.apply(updates)
             }
             let deliver = decision.deliver
+            let outputs = deliver.count + updates.count
             let sequence = partition.progress.withLock {
-                $0.admit(offset: message.offset, outputs: deliver.count, admittedAt: now)
+                $0.admit(offset: message.offset, outputs: outputs, admittedAt: now)
+            }
+            if outputs > 0 {
+                context.delivery.inFlight.add(outputs, ordering: .relaxed)
+            }
+            let token = partition.token(for: sequence)
+            for update in updates {
+                publish(SubscriptionRecord(update: update, sourceOffset: message.offset), partition: message.partition, token: token, context)
             }
             if !deliver.isEmpty {
-                context.delivery.inFlight.add(deliver.count, ordering: .relaxed)
-                let token = partition.token(for: sequence)
                 let headers = message.headers
                 for destination in deliver {
                     tally.delivered[destination] += 1
@@ -103,6 +112,28 @@ final class RoutingLane: @unchecked Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// Publishes a subscription change to the changelog partition of its ingest partition, as
+    /// one of the event's outputs: the event's offset is committed only once every replica can
+    /// read the change.
+    private func publish(_ record: SubscriptionRecord, partition: Int32, token: UInt, _ context: BatchContext) {
+        let key = record.key
+        let value = record.value
+        do {
+            try key.withUnsafeBytes { key in
+                try value.withUnsafeBytes { value in
+                    try context.producer.send(
+                        to: context.outputs.subscriptions, partition: partition, key: key, value: value, opaque: token)
+                }
+            }
+        } catch {
+            logger.error("cannot publish a subscription change; retrying with back-off", metadata: ["error": "\(error)"])
+            context.delivery.retry(
+                OutputRetry(
+                    topic: context.outputs.subscriptions.name, partition: partition, key: key, value: value,
+                    headers: nil, opaque: token, now: .now))
         }
     }
 

@@ -15,6 +15,8 @@ public enum WorkerError: Error, CustomStringConvertible {
     /// The producer hit a fatal error (e.g. lost idempotence state); it cannot continue.
     case fatalProducerError(KafkaError)
     case consumerFailed(KafkaError)
+    /// The subscription topic has fewer partitions than the ingest topic it is a changelog of.
+    case changelogTooSmall(topic: String, partitions: Int, ingestPartitions: Int)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum WorkerError: Error, CustomStringConvertible {
         case .invalidClientProperty(let error): "invalid Kafka client property: \(error)"
         case .fatalProducerError(let error): "fatal producer error: \(error)"
         case .consumerFailed(let error): "consumer failed: \(error)"
+        case .changelogTooSmall(let topic, let partitions, let ingestPartitions):
+            "subscription topic \"\(topic)\" has \(partitions) partitions; it needs at least as many as the ingest topic (\(ingestPartitions))"
         }
     }
 }
@@ -46,6 +50,9 @@ final class RoutingPipeline: @unchecked Sendable {
     private var paused = false
     private var lanes: [RoutingLane] = []
     private var outputs: OutputTopics?
+    private var subscriptionFollower: StateTopicFollower?
+    /// Ingest partitions this replica routes; their subscription changes are applied locally.
+    private let ownedPartitions = Mutex<Set<Int32>>([])
 
     init(settings: WorkerSettings, state: RoutingState, metrics: WorkerMetrics, logger: Logger) {
         self.settings = settings
@@ -69,7 +76,8 @@ final class RoutingPipeline: @unchecked Sendable {
             throw .invalidClientProperty(error)
         }
         let policy = state.policy
-        let topics = [(settings.ingestTopic, "ingest"), (settings.deadLetterTopic, "dead-letter")]
+        let topics = [(settings.ingestTopic, "ingest"), (settings.deadLetterTopic, "dead-letter"),
+                      (settings.subscriptionTopic, "subscription state")]
             + policy.destinationTopics.map { ($0, "destination") }
         for (index, (topic, role)) in topics.enumerated() {
             do {
@@ -85,6 +93,29 @@ final class RoutingPipeline: @unchecked Sendable {
 
     /// Runs until `requestStop`, then stops gracefully. Blocks the calling thread.
     func run() throws(WorkerError) {
+        // Fail closed: no event is decided before the shared subscription state is loaded.
+        let follower = StateTopicFollower(
+            topic: settings.subscriptionTopic, brokers: settings.brokers, properties: settings.consumerProperties,
+            logger: logger
+        ) { [unowned self] partition, key, value in
+            // Changes from partitions this replica owns were applied when it decided them, in
+            // order; applying them again here could only move the state backwards.
+            if ownedPartitions.withLock({ $0.contains(partition) }) { return }
+            guard let key, let value, let record = SubscriptionRecord(key: key, value: value) else {
+                logger.warning("skipping a malformed subscription record", metadata: ["partition": "\(partition)"])
+                return
+            }
+            state.subscriptions.apply([record.update])
+        }
+        try follower.start(timeout: settings.connectTimeout) { stopRequested.load(ordering: .acquiring) }
+        defer { follower.stop() }
+        try checkChangelogPartitions(follower)
+        subscriptionFollower = follower
+        guard !stopRequested.load(ordering: .acquiring) else {
+            logger.info("stopped during start-up")
+            return
+        }
+
         let producer: KafkaProducer
         let consumer: KafkaConsumer
         do {
@@ -92,7 +123,8 @@ final class RoutingPipeline: @unchecked Sendable {
         } catch {
             throw .invalidClientProperty(error)
         }
-        let delivery = DeliveryLoop(producer: producer, registry: registry, metrics: metrics, logger: logger)
+        let delivery = DeliveryLoop(
+            producer: producer, registry: registry, changelogTopic: settings.subscriptionTopic, metrics: metrics, logger: logger)
         do {
             consumer = try KafkaConsumer(
                 groupID: settings.groupID, properties: settings.consumer, logger: logger,
@@ -185,7 +217,8 @@ final class RoutingPipeline: @unchecked Sendable {
         if let outputs, outputs.version == policy.version { return outputs }
         let fresh = OutputTopics(
             version: policy.version, destinations: policy.destinationTopics.map(producer.topic),
-            deadLetter: producer.topic(settings.deadLetterTopic))
+            deadLetter: producer.topic(settings.deadLetterTopic),
+            subscriptions: producer.topic(settings.subscriptionTopic))
         outputs = fresh
         return fresh
     }
@@ -230,6 +263,8 @@ final class RoutingPipeline: @unchecked Sendable {
         switch event {
         case .assigned(let assigned):
             metrics.rebalance("assigned")
+            ownedPartitions.withLock { $0.formUnion(assigned.map(\.partition)) }
+            restoreSubscriptions(of: assigned, consumer: consumer)
             for state in registry.assign(assigned) { partitions[state.topicPartition.partition] = state }
             if paused {
                 do { try consumer.pause(assigned) } catch { logger.warning("cannot pause new partitions", metadata: ["error": "\(error)"]) }
@@ -260,8 +295,86 @@ final class RoutingPipeline: @unchecked Sendable {
         metrics.assignedPartitions.record(partitions.count)
     }
 
+    /// The subscription topic is the changelog of the ingest topic's subscription changes,
+    /// partition for partition, so it needs at least as many partitions.
+    private func checkChangelogPartitions(_ follower: StateTopicFollower) throws(WorkerError) {
+        let stateCount = try follower.highWatermarks().count
+        let ingestCount: Int
+        do {
+            let properties: KafkaProperties = ["bootstrap.servers": settings.brokers]
+            ingestCount = try KafkaAdmin(properties: properties.merging(settings.consumerProperties), logger: logger)
+                .partitionCount(topic: settings.ingestTopic, timeout: .seconds(10))
+        } catch let error as KafkaError {
+            throw .topicUnavailable(topic: settings.ingestTopic, role: "ingest", underlying: error)
+        } catch {
+            throw .invalidClientProperty(error as! KafkaConfigurationError)
+        }
+        guard stateCount >= ingestCount else {
+            throw .changelogTooSmall(topic: settings.subscriptionTopic, partitions: stateCount, ingestPartitions: ingestCount)
+        }
+    }
+
+    /// Rebuilds the subscription state of newly assigned partitions as of their committed
+    /// offsets, before any of their events is routed: changes the previous owner published
+    /// past that offset are undone, since replaying from it publishes them again in order.
+    /// Without this, a replayed event could be decided with a subscription from its future.
+    private func restoreSubscriptions(of assigned: [TopicPartition], consumer: KafkaConsumer) {
+        guard let follower = subscriptionFollower, !assigned.isEmpty else { return }
+        let begin = ContinuousClock.now
+        while true {
+            do {
+                let resumeAt = try resumeOffsets(of: assigned, consumer: consumer)
+                let records = try follower.records(of: assigned.map(\.partition), timeout: .seconds(30))
+                var asOfResume: [[UInt8]: SubscriptionRecord] = [:]
+                var changedLater: [[UInt8]: SubscriptionRecord] = [:]
+                for raw in records {
+                    let parsed = raw.key.withUnsafeBytes { key in raw.value.withUnsafeBytes { SubscriptionRecord(key: key, value: $0) } }
+                    guard let record = parsed else { continue }
+                    if record.sourceOffset < resumeAt[raw.partition, default: 0] {
+                        asOfResume[raw.key] = record
+                    } else {
+                        changedLater[raw.key] = record
+                    }
+                }
+                var updates = asOfResume.values.map(\.update)
+                for (key, record) in changedLater where asOfResume[key] == nil {
+                    var unknown = record.update
+                    unknown.status = .didNotSubscribe
+                    updates.append(unknown)
+                }
+                state.subscriptions.apply(updates)
+                logger.info(
+                    "subscription state restored for assigned partitions",
+                    metadata: ["records": "\(records.count)", "took": "\(ContinuousClock.now - begin)"])
+                return
+            } catch {
+                // Fail closed: routing these partitions with a wrong state could leak.
+                logger.error("cannot restore subscription state; retrying", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    /// Where routing of each partition resumes: the committed offset, or the oldest retained
+    /// offset when the group has none.
+    private func resumeOffsets(of partitions: [TopicPartition], consumer: KafkaConsumer) throws -> [Int32: Int64] {
+        var offsets: [Int32: Int64] = [:]
+        for committed in try consumer.committed(partitions, timeout: .seconds(10)) where committed.offset >= 0 {
+            offsets[committed.partition] = committed.offset
+        }
+        if offsets.count < partitions.count {
+            let properties: KafkaProperties = ["bootstrap.servers": settings.brokers]
+            let admin = try KafkaAdmin(properties: properties.merging(settings.consumerProperties), logger: logger)
+            for watermark in try admin.watermarks(topic: settings.ingestTopic, timeout: .seconds(10)) where offsets[watermark.partition] == nil {
+                offsets[watermark.partition] = watermark.low
+            }
+        }
+        return offsets
+    }
+
     private func forget(_ topicPartitions: [TopicPartition]) {
         registry.remove(topicPartitions)
+        ownedPartitions.withLock { $0.subtract(topicPartitions.map(\.partition)) }
         for partition in topicPartitions { partitions[partition.partition] = nil }
     }
 

@@ -22,17 +22,16 @@ public struct RoutingWorker: Service {
     /// True while the worker is in its consumer group and routing.
     public var isRunning: Bool { pipeline.isRunning.load(ordering: .acquiring) }
 
-    /// Fails fast (with a message naming brokers or topic) when Kafka is unreachable or a
-    /// topic is missing, before anything is consumed.
-    public func checkKafka(timeout: Duration = .seconds(10)) async throws {
-        let pipeline = self.pipeline
-        try await runOnThread(name: "consent-gate.check") { () throws(WorkerError) in try pipeline.checkTopics(timeout: timeout) }
-    }
-
+    /// Checks Kafka (see `checkKafka`), loads the shared state, then routes until a graceful
+    /// shutdown, which may also arrive during start-up.
     public func run() async throws {
         let pipeline = self.pipeline
+        let connectTimeout = settings.connectTimeout
         try await withGracefulShutdownHandler {
-            try await runOnThread(name: "consent-gate.consumer") { () throws(WorkerError) in try pipeline.run() }
+            try await runOnThread(name: "consent-gate.consumer") { () throws(WorkerError) in
+                try pipeline.checkTopics(timeout: connectTimeout)
+                try pipeline.run()
+            }
         } onGracefulShutdown: {
             pipeline.requestStop()
         }

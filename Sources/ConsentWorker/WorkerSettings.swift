@@ -8,9 +8,15 @@ public struct WorkerSettings: Sendable {
     public var groupID: String
     public var ingestTopic: String
     public var deadLetterTopic: String
+    /// Compacted topic of subscription states, shared by every replica.
+    public var subscriptionTopic: String
+    /// Names this replica's own records on the state topics, so it does not apply them twice.
+    public var replicaID: String
     /// Extra librdkafka properties from `kafka.consumer` / `kafka.producer`, applied last.
     public var consumerProperties: KafkaProperties
     public var producerProperties: KafkaProperties
+    /// How long start-up waits for the brokers before failing with a clear error.
+    public var connectTimeout: Duration = .seconds(10)
     /// Messages per consume call.
     public var batchSize = 2_000
     /// Outputs produced and not yet acknowledged before the worker stops fetching; keeps memory
@@ -23,6 +29,9 @@ public struct WorkerSettings: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// Upper bound on a graceful stop: finish in-flight work, flush, commit, leave the group.
     public var shutdownTimeout: Duration = .seconds(25)
+    /// How long a newly assigned partition may wait for the subscription topic to catch up
+    /// (to what its previous owner published) before the worker logs and keeps waiting.
+    public var stateCatchUpWarning: Duration = .seconds(10)
     /// Threads deciding and producing in parallel; partitions are spread over them.
     public var lanes: Int
     /// librdkafka statistics interval, the source of per-partition consumer lag.
@@ -30,6 +39,7 @@ public struct WorkerSettings: Sendable {
 
     public init(
         brokers: String, groupID: String, ingestTopic: String, deadLetterTopic: String,
+        subscriptionTopic: String, replicaID: String,
         consumerProperties: KafkaProperties = [:], producerProperties: KafkaProperties = [:],
         lanes: Int = WorkerSettings.defaultLanes
     ) {
@@ -37,6 +47,8 @@ public struct WorkerSettings: Sendable {
         self.groupID = groupID
         self.ingestTopic = ingestTopic
         self.deadLetterTopic = deadLetterTopic
+        self.subscriptionTopic = subscriptionTopic
+        self.replicaID = replicaID
         self.consumerProperties = consumerProperties
         self.producerProperties = producerProperties
         self.lanes = lanes

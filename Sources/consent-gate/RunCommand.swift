@@ -55,16 +55,12 @@ struct RunCommand: AsyncParsableCommand {
         if let lanes { settings.lanes = max(1, lanes) }
         settings.maxInFlightOutputs = max(1, maxInFlight)
         settings.shutdownTimeout = .milliseconds(Int(shutdownTimeout * 1000))
+        settings.connectTimeout = .milliseconds(Int(connectTimeout * 1000))
         let state = RoutingState(
             policy: policy,
             destinationTopics: policy.destinations.indices.map(configuration.topic(forDestination:)),
             suppressions: suppressed)
         let worker = RoutingWorker(settings: settings, state: state, logger: logger)
-        do {
-            try await worker.checkKafka(timeout: .milliseconds(Int(connectTimeout * 1000)))
-        } catch {
-            CommandSupport.exit(1, "consent-gate: \(error)")
-        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: worker)],
@@ -84,7 +80,8 @@ extension WorkerSettings {
         let kafka = configuration.kafka
         self.init(
             brokers: kafka.brokers, groupID: kafka.groupId, ingestTopic: kafka.ingestTopic,
-            deadLetterTopic: kafka.deadLetterTopic,
+            deadLetterTopic: kafka.deadLetterTopic, subscriptionTopic: kafka.subscriptionTopic,
+            replicaID: "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))",
             consumerProperties: KafkaProperties(kafka.consumer),
             producerProperties: KafkaProperties(kafka.producer))
     }

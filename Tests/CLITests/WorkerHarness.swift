@@ -35,7 +35,7 @@ final class WorkerFixture: @unchecked Sendable {
             try cluster.createTopic(name: "dest.\(destination)", partitions: partitions, replicationFactor: replication)
         }
         try cluster.createTopic(name: "consent.suppressions", partitions: 1, replicationFactor: replication)
-        try cluster.createTopic(name: "consent.subscriptions", partitions: 1, replicationFactor: replication)
+        try cluster.createTopic(name: "consent.subscriptions", partitions: partitions, replicationFactor: replication)
         try writeConfig()
         try Self.suppressedUsers.map { $0 + "\n" }.joined().write(toFile: suppressionsPath, atomically: true, encoding: .utf8)
         try events.map { $0.value + "\n" }.joined().write(toFile: eventsPath, atomically: true, encoding: .utf8)
@@ -43,7 +43,10 @@ final class WorkerFixture: @unchecked Sendable {
 
     deinit {
         cluster.shutdown()
-        try? FileManager.default.removeItem(at: directory)
+        // CONSENT_GATE_KEEP_TEST_FILES=1 keeps configs, events and worker logs for debugging.
+        if ProcessInfo.processInfo.environment["CONSENT_GATE_KEEP_TEST_FILES"] != "1" {
+            try? FileManager.default.removeItem(at: directory)
+        }
     }
 
     private func writeConfig() throws {
@@ -148,8 +151,10 @@ final class WorkerFixture: @unchecked Sendable {
         }
     }
 
-    /// Waits until the group has committed every ingest partition up to its high watermark.
+    /// Waits until the latest worker routes and the group has committed every ingest
+    /// partition up to its high watermark.
     func waitUntilCommitted(within timeout: Duration) async throws {
+        try await workers.last?.process.waitForLog("[ConsentWorker] partitions assigned", within: timeout)
         let bootstrap = cluster.bootstrapServers
         let group = self.group
         try await onThread {
@@ -300,6 +305,18 @@ final class WorkerProcess: @unchecked Sendable {
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     func kill(_ signal: Int32) { _ = Glibc.kill(process.processIdentifier, signal) }
+
+    /// Waits until the log contains `text` (e.g. the worker's "partitions assigned").
+    func waitForLog(_ text: String, within timeout: Duration) async throws {
+        try await onThread {
+            let deadline = ContinuousClock.now + timeout
+            while !self.logText.contains(text) {
+                guard self.process.isRunning else { throw HarnessError("worker exited before logging \"\(text)\":\n\(self.logText.suffix(2500))") }
+                guard ContinuousClock.now < deadline else { throw HarnessError("worker did not log \"\(text)\"") }
+                Thread.sleep(forTimeInterval: 0.05)  // polling the log file; no event to await
+            }
+        }
+    }
 
     /// Waits for exit (bounded) and returns the status; kills the process if it hangs.
     func waitForExit(within timeout: Duration) async throws -> Int32 {

@@ -1,0 +1,195 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+
+/// Reads a compacted state topic (subscriptions, suppressions) from the beginning and then
+/// follows it, handing every record to `apply` on its own thread.
+///
+/// Fail closed: `start` returns only once everything that was in the topic when it was called
+/// has been applied. `records(of:)` reads chosen partitions again from the beginning, for a
+/// replica that takes over ingest partitions and rebuilds their state.
+final class StateTopicFollower: @unchecked Sendable {
+    /// One record, with the partition it was read from.
+    typealias Apply = (_ partition: Int32, _ key: UnsafeRawBufferPointer?, _ value: UnsafeRawBufferPointer?) -> Void
+
+    /// A record copied out of its batch.
+    struct Record: Sendable {
+        let partition: Int32
+        let key: [UInt8]
+        let value: [UInt8]
+    }
+
+    let topic: String
+    private let brokers: String
+    private let properties: KafkaProperties
+    private let logger: Logger
+    private let apply: Apply
+    /// Next offset to apply, per partition.
+    private let applied = Mutex<[Int32: Int64]>([:])
+    private let progress = NSCondition()
+    private let stopRequested = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
+
+    init(topic: String, brokers: String, properties: KafkaProperties, logger: Logger, apply: @escaping Apply) {
+        self.topic = topic
+        self.brokers = brokers
+        self.properties = properties
+        self.logger = logger
+        self.apply = apply
+    }
+
+    /// The topic's current end, per partition.
+    func highWatermarks(timeout: Duration = .seconds(10)) throws(WorkerError) -> [Int32: Int64] {
+        do {
+            let admin = try KafkaAdmin(properties: connection, logger: logger)
+            var result: [Int32: Int64] = [:]
+            for partition in try admin.watermarks(topic: topic, timeout: timeout) { result[partition.partition] = partition.high }
+            return result
+        } catch let error as KafkaConfigurationError {
+            throw .invalidClientProperty(error)
+        } catch let error as KafkaError {
+            throw .topicUnavailable(topic: topic, role: "state", underlying: error)
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+    }
+
+    /// Starts following and blocks until the topic is applied up to its end as of now, or
+    /// until `cancelled` says start-up was abandoned (a shutdown during start-up).
+    func start(timeout: Duration, cancelled: () -> Bool) throws(WorkerError) {
+        let target = try highWatermarks(timeout: timeout)
+        applied.withLock { applied in
+            for partition in target.keys { applied[partition] = 0 }
+        }
+        let setup = Mutex<WorkerError?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            // The consumer lives and dies on this thread (librdkafka consumers have one owner).
+            let consumer: KafkaConsumer
+            do {
+                // No group: this replica reads every partition itself and never commits.
+                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+                try consumer.assign(target.keys.sorted().map {
+                    TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
+                })
+            } catch let error as KafkaConfigurationError {
+                setup.withLock { $0 = .invalidClientProperty(error) }
+                ready.signal()
+                finished.signal()
+                return
+            } catch {
+                setup.withLock { $0 = .topicUnavailable(topic: topic, role: "state", underlying: error as! KafkaError) }
+                ready.signal()
+                finished.signal()
+                return
+            }
+            ready.signal()
+            follow(consumer)
+            consumer.close()
+            finished.signal()
+        }
+        thread.name = "consent-gate.state"
+        thread.start()
+        ready.wait()
+        started = true
+        if let error = setup.withLock({ $0 }) { throw error }
+        let begin = ContinuousClock.now
+        while !waitUntilCaughtUp(to: target, deadline: .now + .seconds(1)) {
+            if cancelled() { return }
+            guard (ContinuousClock.now - begin).components.seconds % 5 == 0 else { continue }
+            logger.info("loading state topic", metadata: ["topic": "\(topic)", "waited": "\(ContinuousClock.now - begin)"])
+        }
+        logger.info("state topic loaded", metadata: ["topic": "\(topic)", "took": "\(ContinuousClock.now - begin)"])
+    }
+
+    /// Whether every partition has been applied up to `target` (by `deadline`).
+    func waitUntilCaughtUp(to target: [Int32: Int64], deadline: ContinuousClock.Instant) -> Bool {
+        progress.lock()
+        defer { progress.unlock() }
+        while !isCaughtUp(to: target) {
+            let remaining = deadline - .now
+            guard remaining > .zero else { return false }
+            _ = progress.wait(until: Date(timeIntervalSinceNow: min(remaining, .milliseconds(100)).seconds))
+        }
+        return true
+    }
+
+    /// Every record of these partitions up to their current end, in log order per partition.
+    /// Runs on the caller's thread with a consumer of its own.
+    func records(of partitions: [Int32], timeout: Duration) throws(WorkerError) -> [Record] {
+        let ends = try highWatermarks(timeout: timeout).filter { partitions.contains($0.key) }
+        guard ends.values.contains(where: { $0 > 0 }) else { return [] }
+        var records: [Record] = []
+        do {
+            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+            defer { consumer.close() }
+            let assigned = ends.keys.sorted().map { TopicPartition(topic: topic, partition: $0) }
+            try consumer.assign(assigned.map {
+                TopicPartitionOffset(topic: topic, partition: $0.partition, offset: TopicPartitionOffset.beginning)
+            })
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let positions = try consumer.position(assigned)
+                if positions.allSatisfy({ $0.offset >= ends[$0.partition, default: 0] }) { break }
+                guard ContinuousClock.now < deadline else {
+                    throw KafkaError(code: .timedOut, message: "state partitions not read to their end", operation: "read \(topic)")
+                }
+                for message in try consumer.consume(maxMessages: 10_000, timeout: .milliseconds(100)) {
+                    guard message.error == nil, let key = message.key, let value = message.value else { continue }
+                    records.append(Record(partition: message.partition, key: Array(key), value: Array(value)))
+                }
+            }
+        } catch let error as KafkaConfigurationError {
+            throw .invalidClientProperty(error)
+        } catch {
+            throw .topicUnavailable(topic: topic, role: "state", underlying: error as! KafkaError)
+        }
+        return records
+    }
+
+    /// Stops following and waits for the reader thread to close its consumer.
+    func stop() {
+        guard started else { return }
+        started = false
+        stopRequested.store(true, ordering: .releasing)
+        finished.wait()
+    }
+
+    private var connection: KafkaProperties {
+        let base: KafkaProperties = ["bootstrap.servers": brokers]
+        return base.merging(properties)
+    }
+
+    private func isCaughtUp(to target: [Int32: Int64]) -> Bool {
+        applied.withLock { applied in target.allSatisfy { applied[$0.key, default: 0] >= $0.value } }
+    }
+
+    private func follow(_ consumer: KafkaConsumer) {
+        let partitions = applied.withLock { Array($0.keys) }.map { TopicPartition(topic: topic, partition: $0) }
+        while !stopRequested.load(ordering: .acquiring) {
+            do {
+                let batch = try consumer.consume(maxMessages: 10_000, timeout: .milliseconds(100))
+                for message in batch {
+                    if let error = message.error {
+                        logger.warning("state topic read error", metadata: ["topic": "\(topic)", "error": "\(error)"])
+                        continue
+                    }
+                    apply(message.partition, message.key, message.value)
+                }
+                // The position moves past compacted-away offsets too, so it, not the last
+                // message's offset, says how far the topic has been applied.
+                let positions = try consumer.position(partitions)
+                applied.withLock { applied in
+                    for position in positions where position.offset >= 0 { applied[position.partition] = position.offset }
+                }
+            } catch {
+                logger.warning("state topic read error", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            }
+            progress.lock()
+            progress.broadcast()
+            progress.unlock()
+        }
+    }
+}
