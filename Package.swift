@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // librdkafka 2.0.2 from Debian, with its mock cluster API.
@@ -64,6 +65,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The admin HTTP listener: regulations API, metrics, health. Reaches Kafka only through protocols.
+        .target(
+            name: "ConsentAdmin",
+            dependencies: [
+                "ConsentEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "consent-gate",
             dependencies: [
@@ -71,6 +85,7 @@ let package = Package(
                 "ConsentEngine",
                 "ConsentConfig",
                 "ConsentWorker",
+                "ConsentAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -82,6 +97,11 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "ConsentEngineTests", dependencies: ["ConsentEngine"], swiftSettings: strict),
         .testTarget(name: "ConsentConfigTests", dependencies: ["ConsentConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "ConsentAdminTests",
+            dependencies: ["ConsentAdmin", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ConsentWorkerTests", dependencies: ["ConsentWorker", "Kafka"], swiftSettings: strict),
         // Runs the built `consent-gate` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["consent-gate", "Kafka"], swiftSettings: strict),

@@ -1,0 +1,40 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The admin listener as a service-lifecycle `Service`: add it to the worker's `ServiceGroup`;
+/// it stops accepting connections and finishes in-flight requests on graceful shutdown.
+public struct AdminServer: Service {
+    private let application: Application<RouterResponder<BasicRequestContext>>
+
+    /// - Parameters:
+    ///   - host: from `AdminSettings.listen` (loopback by default); an IPv6 address may come
+    ///     bracketed, and an empty host means all IPv4 interfaces.
+    ///   - port: 0 asks the system for a free port; `onServerRunning` receives the bound one.
+    ///   - onServerRunning: called once the socket listens, with the bound port, so callers can
+    ///     log it and tests can connect.
+    public init(
+        host: String,
+        port: Int,
+        api: AdminAPI,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) {
+        application = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(Self.bindHost(host), port: port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    public func run() async throws {
+        try await application.run()
+    }
+
+    /// `[::1]` (as `ListenAddress` spells IPv6) to `::1`; empty to `0.0.0.0`.
+    static func bindHost(_ host: String) -> String {
+        if host.isEmpty { return "0.0.0.0" }
+        if host.hasPrefix("["), host.hasSuffix("]") { return String(host.dropFirst().dropLast()) }
+        return host
+    }
+}
