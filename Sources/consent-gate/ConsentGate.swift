@@ -7,6 +7,7 @@ struct ConsentGate: AsyncParsableCommand {
         abstract: "Enforces end-user consent between a Kafka ingest topic and per-destination topics.",
         subcommands: [
             RunCommand.self,
+            DemoCommand.self,
             CheckCommand.self,
             DevBrokerCommand.self,
         ]
