@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFORMANCE ?= ../shared/conformance/run.py
 
-.PHONY: demo test build release bootstrap conformance
+.PHONY: demo test test-full build release bootstrap
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -12,12 +12,19 @@ demo: bootstrap
 	$(SWIFT) build -c release --product consent-gate
 	.build/release/consent-gate demo
 
-## Builds and runs every test: unit, integration (in-process mock cluster) and conformance.
+## Builds and runs every test: unit, integration (in-process mock cluster), conformance, and the
+## deployment checks (manifests, alert rules, dashboard, compose; the policy loaded by our loader).
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@if [ -f $(CONFORMANCE) ]; then python3 $(CONFORMANCE) -- .build/debug/consent-gate check; \
 	else echo "conformance: $(CONFORMANCE) not found, skipped"; fi
+	deploy/check.sh --binary .build/debug/consent-gate
+
+## The issue-4 end-to-end tests at their full counts (200,000 events through five kill -9s).
+test-full: bootstrap
+	$(SWIFT) build --build-tests
+	CONSENT_GATE_FULL_TESTS=1 $(SWIFT) test --skip-build --filter WorkerEndToEndTests
 
 build: bootstrap
 	$(SWIFT) build

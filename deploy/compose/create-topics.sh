@@ -18,7 +18,9 @@ create events.raw 6 --config retention.ms=604800000
 create events.dlq 3 --config retention.ms=1209600000
 # State topics: compacted, read from the beginning by every replica at start.
 create consent.suppressions 3 --config cleanup.policy=compact --config min.compaction.lag.ms=0
-create consent.subscriptions 3 --config cleanup.policy=compact --config min.compaction.lag.ms=0
+# The subscription topic is the changelog of events.raw, partition for partition: the worker
+# refuses to start unless it has at least as many partitions as events.raw.
+create consent.subscriptions 6 --config cleanup.policy=compact --config min.compaction.lag.ms=0
 # Regulation (delete/suppress) requests accepted by the admin API, for downstream deleters.
 create consent.regulations 3 --config retention.ms=2592000000
 # One topic per destination in deploy/kubernetes/base/policy.yaml (destinationTopicTemplate
