@@ -40,6 +40,10 @@ public struct KafkaSettings: Sendable, Equatable {
     public var deadLetterTopic: String
     public var suppressionTopic: String
     public var subscriptionTopic: String
+    /// Where accepted regulations are recorded, delete requests included, for downstream
+    /// deletion workers and for every replica's `GET /v1/regulations/{id}`. An extension of
+    /// config.md, with a default, so existing files stay valid.
+    public var regulationTopic: String
     /// Contains `{id}`, replaced by a destination id.
     public var destinationTopicTemplate: String
     /// Extra librdkafka properties, passed through as strings.
@@ -55,6 +59,7 @@ public struct KafkaSettings: Sendable, Equatable {
         deadLetterTopic: String = "events.dlq",
         suppressionTopic: String = "consent.suppressions",
         subscriptionTopic: String = "consent.subscriptions",
+        regulationTopic: String = "consent.regulations",
         destinationTopicTemplate: String = "dest.{id}",
         consumer: [String: String] = [:],
         producer: [String: String] = [:]
@@ -65,6 +70,7 @@ public struct KafkaSettings: Sendable, Equatable {
         self.deadLetterTopic = deadLetterTopic
         self.suppressionTopic = suppressionTopic
         self.subscriptionTopic = subscriptionTopic
+        self.regulationTopic = regulationTopic
         self.destinationTopicTemplate = destinationTopicTemplate
         self.consumer = consumer
         self.producer = producer

@@ -160,6 +160,18 @@ public struct Suppressions: Sendable {
         }
     }
 
+    /// Whether a subject is suppressed under one identifier type (emails ignoring ASCII case).
+    public func contains(_ id: String, as identifier: SuppressionIdentifier) -> Bool {
+        switch identifier {
+        case .userId: userIds.contains(id)
+        case .anonymousId: anonymousIds.contains(id)
+        case .email: emails.contains(asciiLowercased(id))
+        }
+    }
+
+    /// Subjects held, over all identifier types.
+    public var count: Int { userIds.count + anonymousIds.count + emails.count }
+
     /// Removes a subject under one identifier type (UNSUPPRESS).
     public mutating func remove(_ id: String, as identifier: SuppressionIdentifier) {
         switch identifier {

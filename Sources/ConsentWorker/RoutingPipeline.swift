@@ -43,6 +43,10 @@ final class RoutingPipeline: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// Set once the consumer thread has joined the group and is routing.
     let isRunning = Atomic<Bool>(false)
+    /// Set once the subscription topic has been read to its end.
+    let subscriptionsLoaded = Atomic<Bool>(false)
+    /// Ingest partitions currently assigned.
+    let assignedCount = Atomic<Int>(0)
 
     // Owned by the consumer thread.
     private let registry = PartitionRegistry()
@@ -91,6 +95,8 @@ final class RoutingPipeline: @unchecked Sendable {
         }
     }
 
+    var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
+
     /// Runs until `requestStop`, then stops gracefully. Blocks the calling thread.
     func run() throws(WorkerError) {
         // Fail closed: no event is decided before the shared subscription state is loaded.
@@ -111,6 +117,7 @@ final class RoutingPipeline: @unchecked Sendable {
         defer { follower.stop() }
         try checkChangelogPartitions(follower)
         subscriptionFollower = follower
+        subscriptionsLoaded.store(true, ordering: .releasing)
         guard !stopRequested.load(ordering: .acquiring) else {
             logger.info("stopped during start-up")
             return
@@ -293,6 +300,7 @@ final class RoutingPipeline: @unchecked Sendable {
             logger.warning("partitions lost", metadata: ["partitions": "\(lost.map(\.partition).sorted())"])
         }
         metrics.assignedPartitions.record(partitions.count)
+        assignedCount.store(partitions.count, ordering: .releasing)
     }
 
     /// The subscription topic is the changelog of the ingest topic's subscription changes,

@@ -10,13 +10,35 @@ public struct RoutingWorker: Service {
     private let metrics: WorkerMetrics
     private let logger: Logger
     private let pipeline: RoutingPipeline
+    private let suppressionTopics: SuppressionTopics?
 
-    public init(settings: WorkerSettings, state: RoutingState, metrics: WorkerMetrics = WorkerMetrics(), logger: Logger) {
+    /// - Parameter suppressionTopics: the shared suppression list and regulation log; loaded
+    ///   completely before the first event is routed.
+    public init(
+        settings: WorkerSettings, state: RoutingState, suppressionTopics: SuppressionTopics? = nil,
+        metrics: WorkerMetrics = WorkerMetrics(), logger: Logger
+    ) {
         self.settings = settings
         self.state = state
         self.metrics = metrics
         self.logger = logger
+        self.suppressionTopics = suppressionTopics
         self.pipeline = RoutingPipeline(settings: settings, state: state, metrics: metrics, logger: logger)
+    }
+
+    /// What `/readyz` reports: routing only makes sense with partitions, complete state and a
+    /// working producer.
+    public var readinessChecks: [(name: String, ok: Bool, detail: String?)] {
+        let suppressionsLoaded = suppressionTopics?.isCaughtUp ?? true
+        let subscriptionsLoaded = pipeline.subscriptionsLoaded.load(ordering: .acquiring)
+        let assigned = pipeline.assignedCount.load(ordering: .acquiring)
+        let running = isRunning
+        return [
+            ("suppressions", suppressionsLoaded, suppressionsLoaded ? nil : "suppression topic not read to its end yet"),
+            ("subscriptions", subscriptionsLoaded, subscriptionsLoaded ? nil : "subscription topic not read to its end yet"),
+            ("partitions", assigned > 0, assigned > 0 ? "\(assigned) assigned" : "no ingest partition assigned"),
+            ("pipeline", running, running ? nil : "not routing (starting, stopping or failed)"),
+        ]
     }
 
     /// True while the worker is in its consumer group and routing.
@@ -28,8 +50,11 @@ public struct RoutingWorker: Service {
         let pipeline = self.pipeline
         let connectTimeout = settings.connectTimeout
         try await withGracefulShutdownHandler {
-            try await runOnThread(name: "consent-gate.consumer") { () throws(WorkerError) in
+            try await runOnThread(name: "consent-gate.consumer") { [suppressionTopics] () throws(WorkerError) in
                 try pipeline.checkTopics(timeout: connectTimeout)
+                // Fail closed: not a single event before the whole suppression list is loaded.
+                try suppressionTopics?.start(timeout: connectTimeout) { pipeline.isStopRequested }
+                defer { suppressionTopics?.stop() }
                 try pipeline.run()
             }
         } onGracefulShutdown: {

@@ -25,6 +25,8 @@ final class StateTopicFollower: @unchecked Sendable {
     private let properties: KafkaProperties
     private let logger: Logger
     private let apply: Apply
+    /// Called after each batch of records was applied, before it counts as caught up.
+    private let batchApplied: () -> Void
     /// Next offset to apply, per partition.
     private let applied = Mutex<[Int32: Int64]>([:])
     private let progress = NSCondition()
@@ -32,7 +34,11 @@ final class StateTopicFollower: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
 
-    init(topic: String, brokers: String, properties: KafkaProperties, logger: Logger, apply: @escaping Apply) {
+    init(
+        topic: String, brokers: String, properties: KafkaProperties, logger: Logger, apply: @escaping Apply,
+        batchApplied: @escaping () -> Void = {}
+    ) {
+        self.batchApplied = batchApplied
         self.topic = topic
         self.brokers = brokers
         self.properties = properties
@@ -178,6 +184,7 @@ final class StateTopicFollower: @unchecked Sendable {
                     }
                     apply(message.partition, message.key, message.value)
                 }
+                if !batch.isEmpty { batchApplied() }
                 // The position moves past compacted-away offsets too, so it, not the last
                 // message's offset, says how far the topic has been applied.
                 let positions = try consumer.position(partitions)

@@ -39,10 +39,14 @@ enum CommandSupport {
         Foundation.exit(status)
     }
 
-    /// Logs to standard error; `CONSENT_GATE_LOG_LEVEL` sets the level (default info).
+    /// Logs to standard error; `CONSENT_GATE_LOG_LEVEL` sets the level (default info) and
+    /// `CONSENT_GATE_LOG_FORMAT=json` switches to one JSON object per line.
     static func bootstrapLogging() {
-        let level = ProcessInfo.processInfo.environment["CONSENT_GATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let environment = ProcessInfo.processInfo.environment
+        let level = environment["CONSENT_GATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let json = environment["CONSENT_GATE_LOG_FORMAT"] == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, logLevel: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -12,4 +12,7 @@ struct ConsentGate: AsyncParsableCommand {
             DevBrokerCommand.self,
         ]
     )
+
+    /// Reported as `consent_gate_build_info{version}`.
+    static let version = "0.1.0"
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConsentAdmin
 import ConsentConfig
 import ConsentEngine
 import ConsentWorker
@@ -49,7 +50,17 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             CommandSupport.exit(2, "\(error)")
         }
-        MetricsSystem.bootstrap(PrometheusMetricsFactory())
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let token: AdminToken?
+        do {
+            token = try AdminToken.load(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            CommandSupport.exit(2, "consent-gate: admin token: \(error)")
+        }
+        if token == nil {
+            logger.warning("no admin token (CONSENT_GATE_ADMIN_TOKEN or CONSENT_GATE_ADMIN_TOKEN_FILE): the regulations API answers 503")
+        }
 
         var settings = WorkerSettings(configuration: configuration)
         if let lanes { settings.lanes = max(1, lanes) }
@@ -60,16 +71,63 @@ struct RunCommand: AsyncParsableCommand {
             policy: policy,
             destinationTopics: policy.destinations.indices.map(configuration.topic(forDestination:)),
             suppressions: suppressed)
-        let worker = RoutingWorker(settings: settings, state: state, logger: logger)
+        let suppressionTopics: SuppressionTopics
+        do {
+            suppressionTopics = try SuppressionTopics(
+                brokers: settings.brokers, suppressionTopic: configuration.kafka.suppressionTopic,
+                regulationTopic: configuration.kafka.regulationTopic,
+                consumerProperties: settings.consumerProperties, producerProperties: settings.producerProperties,
+                state: state, logger: logger)
+        } catch {
+            CommandSupport.exit(2, "consent-gate: invalid Kafka client property: \(error)")
+        }
+        let worker = RoutingWorker(settings: settings, state: state, suppressionTopics: suppressionTopics, logger: logger)
+        let api = AdminAPI(
+            store: KafkaRegulationStore(topics: suppressionTopics, state: state),
+            readiness: WorkerReadiness(worker: worker), registry: registry, token: token,
+            suppressionIdentifiers: configuration.policy.suppressionIdentifiers, version: ConsentGate.version, logger: logger)
+        let listen = configuration.admin.listen
+        let admin = AdminServer(host: listen.host, port: listen.port, api: api, logger: logger) { port in
+            logger.info("admin listening", metadata: ["address": "\(listen.host):\(port)"])
+        }
+        let reloader = PolicyReloader(path: config, state: state, logger: logger)
+        // Shut down in reverse order: the worker first (finish, commit, leave the group) while
+        // the admin listener still answers probes and scrapes.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: worker)],
+                services: [
+                    .init(service: admin),
+                    .init(service: HealthGauges(worker: worker, state: state)),
+                    .init(service: reloader),
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
             try await group.run()
         } catch {
             CommandSupport.exit(1, "consent-gate: \(error)")
+        }
+    }
+}
+
+/// Keeps the readiness and state gauges current for scrapers that never call `/readyz`.
+struct HealthGauges: Service {
+    let worker: RoutingWorker
+    let state: RoutingState
+
+    func run() async throws {
+        let ready = Gauge(label: "consent_gate_ready")
+        let subscriptions = Gauge(label: "consent_gate_subscription_store_size")
+        let suppressions = Gauge(label: "consent_gate_state_caught_up", dimensions: [("topic", "suppressions")])
+        let subscriptionState = Gauge(label: "consent_gate_state_caught_up", dimensions: [("topic", "subscriptions")])
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let checks = worker.readinessChecks
+            ready.record(checks.allSatisfy(\.ok) ? 1 : 0)
+            suppressions.record(checks.first { $0.name == "suppressions" }?.ok == true ? 1 : 0)
+            subscriptionState.record(checks.first { $0.name == "subscriptions" }?.ok == true ? 1 : 0)
+            subscriptions.record(state.subscriptions.count)
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 }

@@ -9,6 +9,7 @@ import Testing
 final class WorkerFixture: @unchecked Sendable {
     static let destinations = ["google-ads", "facebook-capi", "amplitude", "intercom", "braze-email", "s3-archive"]
     static let suppressedUsers = ["user-3", "user-17", "user-42"]
+    static let adminToken = "test-token-\(UUID().uuidString)"
 
     let cluster: MockCluster
     let directory: URL
@@ -35,6 +36,7 @@ final class WorkerFixture: @unchecked Sendable {
             try cluster.createTopic(name: "dest.\(destination)", partitions: partitions, replicationFactor: replication)
         }
         try cluster.createTopic(name: "consent.suppressions", partitions: 1, replicationFactor: replication)
+        try cluster.createTopic(name: "consent.regulations", partitions: 1, replicationFactor: replication)
         try cluster.createTopic(name: "consent.subscriptions", partitions: partitions, replicationFactor: replication)
         try writeConfig()
         try Self.suppressedUsers.map { $0 + "\n" }.joined().write(toFile: suppressionsPath, atomically: true, encoding: .utf8)
@@ -115,7 +117,7 @@ final class WorkerFixture: @unchecked Sendable {
     func startWorker(name: String = "worker", arguments: [String] = []) throws -> WorkerProcess {
         let worker = try WorkerProcess(
             arguments: ["run", "--config", configPath, "--suppressions", suppressionsPath] + arguments,
-            environment: ["CONSENT_GATE_BROKERS": cluster.bootstrapServers],
+            environment: ["CONSENT_GATE_BROKERS": cluster.bootstrapServers, "CONSENT_GATE_ADMIN_TOKEN": Self.adminToken],
             log: directory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(4)).log"))
         workers.append((name, worker))
         return worker
@@ -305,6 +307,16 @@ final class WorkerProcess: @unchecked Sendable {
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     func kill(_ signal: Int32) { _ = Glibc.kill(process.processIdentifier, signal) }
+
+    /// The admin listener's port, from the worker's "admin listening" log line.
+    func adminPort(within timeout: Duration = .seconds(60)) async throws -> Int {
+        try await waitForLog("admin listening", within: timeout)
+        let line = logText.split(separator: "\n").first { $0.contains("admin listening") } ?? ""
+        guard let range = line.range(of: #"address=[^ ]*:(\d+)"#, options: .regularExpression),
+            let port = Int(line[range].split(separator: ":").last ?? "")
+        else { throw HarnessError("no admin port in: \(line)") }
+        return port
+    }
 
     /// Waits until the log contains `text` (e.g. the worker's "partitions assigned").
     func waitForLog(_ text: String, within timeout: Duration) async throws {

@@ -1,0 +1,199 @@
+import ConsentEngine
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import Synchronization
+
+/// The suppression list and the regulation log, kept in Kafka so every replica enforces a
+/// deletion request, not only the one whose API received it.
+///
+/// - `kafka.suppressionTopic` (compacted): key `<identifier>:<id>` (`userId:u-1`,
+///   `email:a@b.example`), value a small JSON note of the regulation that added it; a tombstone
+///   (null value) removes it. Every replica reads the whole topic before routing anything
+///   (fail closed) and follows it live, swapping in a new snapshot per batch of records.
+/// - `kafka.regulationTopic`: one record per accepted regulation (key: its id), plus one
+///   `delete` record per subject for SUPPRESS_WITH_DELETE and DELETE_ONLY, for downstream
+///   deletion workers. Replicas follow it to answer `GET /v1/regulations/{id}`.
+public final class SuppressionTopics: @unchecked Sendable {
+    /// Header telling the regulation topic's record kinds apart.
+    public static let recordKindHeader = "consent-gate-record"
+
+    /// One record to write.
+    public struct Record: Sendable {
+        public var topic: String
+        public var key: [UInt8]
+        /// Nil is a tombstone.
+        public var value: [UInt8]?
+        public var kind: String?
+
+        public init(topic: String, key: [UInt8], value: [UInt8]?, kind: String? = nil) {
+            self.topic = topic
+            self.key = key
+            self.value = value
+            self.kind = kind
+        }
+    }
+
+    /// Why a write did not complete; nothing is reported accepted then.
+    public struct WriteError: Error, CustomStringConvertible {
+        public let failures: [String]
+        public var description: String { "regulation not fully written: \(failures.joined(separator: "; "))" }
+    }
+
+    public let suppressionTopic: String
+    public let regulationTopic: String
+    private let state: RoutingState
+    private let logger: Logger
+    private let suppressionFollower: StateTopicFollower
+    private let regulationFollower: StateTopicFollower
+    private let producer: KafkaProducer
+    private let writeLock = NSLock()
+    /// Regulation records by id (JSON as written), for status lookups on any replica.
+    private let regulations = RegulationLog()
+    private let caughtUp = Atomic<Bool>(false)
+    private let sizeGauge = Gauge(label: "consent_gate_suppression_list_size")
+
+    public init(
+        brokers: String, suppressionTopic: String, regulationTopic: String,
+        consumerProperties: KafkaProperties, producerProperties: KafkaProperties,
+        state: RoutingState, logger: Logger
+    ) throws(KafkaConfigurationError) {
+        self.suppressionTopic = suppressionTopic
+        self.regulationTopic = regulationTopic
+        self.state = state
+        self.logger = logger
+        let base: KafkaProperties = ["bootstrap.servers": brokers]
+        producer = try KafkaProducer(properties: base.merging(producerProperties).merging(["linger.ms": "0"]), logger: logger)
+        // Followers fetch with a short wait: a suppression must reach every replica quickly.
+        let followerProperties = consumerProperties.merging(["fetch.wait.max.ms": "20"])
+        let pending = PendingSuppressionChanges()
+        suppressionFollower = StateTopicFollower(
+            topic: suppressionTopic, brokers: brokers, properties: followerProperties, logger: logger,
+            apply: { _, key, value in pending.add(key: key, value: value) },
+            batchApplied: { [state, sizeGauge, logger] in
+                let changes = pending.take()
+                guard !changes.isEmpty else { return }
+                state.updateSuppressions { suppressions in
+                    for change in changes {
+                        if change.suppressed {
+                            suppressions.insert(change.id, as: change.identifier)
+                        } else {
+                            suppressions.remove(change.id, as: change.identifier)
+                        }
+                    }
+                    sizeGauge.record(suppressions.count)
+                }
+                logger.debug("suppression list updated", metadata: ["changes": "\(changes.count)"])
+            })
+        let regulations = self.regulations
+        regulationFollower = StateTopicFollower(
+            topic: regulationTopic, brokers: brokers, properties: followerProperties, logger: logger,
+            apply: { [regulations] _, key, value in
+                guard let key, let value else { return }
+                let id = String(decoding: key, as: UTF8.self)
+                // Delete records are keyed by subject and carry `"action":"delete"`; skip them.
+                guard value.starts(with: Array(#"{"regulation""#.utf8)) else { return }
+                regulations.byID.withLock { $0[id] = Array(value) }
+            },
+            batchApplied: {})
+    }
+
+    /// Reads both topics to their end (fail closed), then follows them. Blocks.
+    func start(timeout: Duration, cancelled: () -> Bool) throws(WorkerError) {
+        try suppressionFollower.start(timeout: timeout, cancelled: cancelled)
+        try regulationFollower.start(timeout: timeout, cancelled: cancelled)
+        caughtUp.store(!cancelled(), ordering: .releasing)
+        sizeGauge.record(state.suppressions.count)
+    }
+
+    func stop() {
+        suppressionFollower.stop()
+        regulationFollower.stop()
+        producer.close(timeout: .seconds(5))
+    }
+
+    /// Whether the whole suppression list was loaded; until then nothing is routed.
+    public var isCaughtUp: Bool { caughtUp.load(ordering: .acquiring) }
+
+    /// The regulation record written for `id` (JSON), if any replica wrote one.
+    public func regulation(id: String) -> [UInt8]? {
+        regulations.byID.withLock { $0[id] }
+    }
+
+    /// Writes records and waits until the broker acknowledged every one; throws otherwise
+    /// (the caller answers 503 and the client retries; suppressing twice is harmless).
+    public func write(_ records: [Record], timeout: Duration = .seconds(10)) throws {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        for (index, record) in records.enumerated() {
+            let headers = record.kind.map { KafkaHeaders([(Self.recordKindHeader, Array($0.utf8))]) }
+            try record.key.withUnsafeBytes { key in
+                if let value = record.value {
+                    try value.withUnsafeBytes { value in
+                        try producer.send(topic: record.topic, key: key, value: value, headers: headers?.view, opaque: UInt(index))
+                    }
+                } else {
+                    try producer.send(topic: record.topic, key: key, value: nil, headers: headers?.view, opaque: UInt(index))
+                }
+            }
+        }
+        var acknowledged = 0
+        var failures: [String] = []
+        let deadline = ContinuousClock.now + timeout
+        while acknowledged + failures.count < records.count {
+            guard ContinuousClock.now < deadline else {
+                throw WriteError(failures: failures + ["\(records.count - acknowledged) records unacknowledged after \(timeout)"])
+            }
+            producer.pollDeliveryReports(timeout: .milliseconds(50)) { report in
+                if let error = report.error { failures.append("\(report.topic): \(error)") } else { acknowledged += 1 }
+            }
+        }
+        if !failures.isEmpty { throw WriteError(failures: failures) }
+        // Known here at once, without waiting for this replica's follower to read it back.
+        for record in records where record.kind == "regulation" {
+            if let value = record.value {
+                regulations.byID.withLock { $0[String(decoding: record.key, as: UTF8.self)] = value }
+            }
+        }
+    }
+
+    /// The suppression topic key of a subject (emails in ASCII lower case, as the engine
+    /// matches them).
+    public static func suppressionKey(_ identifier: SuppressionIdentifier, _ id: String) -> [UInt8] {
+        let normalized = identifier == .email ? String(decoding: id.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self) : id
+        return Array("\(identifier.rawValue):\(normalized)".utf8)
+    }
+}
+
+private final class RegulationLog: Sendable {
+    let byID = Mutex<[String: [UInt8]]>([:])
+}
+
+/// Suppression changes read in one consume batch, applied to the routing state together so
+/// readers get one new snapshot per batch rather than one per record.
+private final class PendingSuppressionChanges: Sendable {
+    struct Change {
+        let identifier: SuppressionIdentifier
+        let id: String
+        let suppressed: Bool
+    }
+
+    private let changes = Mutex<[Change]>([])
+
+    func add(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        guard let key, let colon = key.firstIndex(of: UInt8(ascii: ":")),
+            let identifier = SuppressionIdentifier(rawValue: String(decoding: key[..<colon], as: UTF8.self))
+        else { return }
+        let id = String(decoding: key[(colon + 1)...], as: UTF8.self)
+        guard !id.isEmpty else { return }
+        changes.withLock { $0.append(Change(identifier: identifier, id: id, suppressed: value != nil)) }
+    }
+
+    func take() -> [Change] {
+        changes.withLock { changes in
+            defer { changes.removeAll(keepingCapacity: true) }
+            return changes
+        }
+    }
+}
