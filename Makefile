@@ -16,10 +16,10 @@ demo: bootstrap
 ## deployment checks (manifests, alert rules, dashboard, compose; the policy loaded by our loader).
 test: bootstrap
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	CONSENT_GATE_METRICS_SCRAPE=$(CURDIR)/.build/metrics-scrape.txt $(SWIFT) test --skip-build
 	@if [ -f $(CONFORMANCE) ]; then python3 $(CONFORMANCE) -- .build/debug/consent-gate check; \
 	else echo "conformance: $(CONFORMANCE) not found, skipped"; fi
-	deploy/check.sh --binary .build/debug/consent-gate
+	deploy/check.sh --binary .build/debug/consent-gate --metrics .build/metrics-scrape.txt
 
 ## The issue-4 end-to-end tests at their full counts (200,000 events through five kill -9s).
 test-full: bootstrap

@@ -55,6 +55,10 @@ public struct PolicyReloader: Service {
     }
 
     public func run() async throws {
+        // Every series exists from the first scrape, so alerts on them evaluate from the start.
+        for result in ["ok", "failed"] {
+            Counter(label: "consent_gate_config_reloads_total", dimensions: [("result", result)]).increment(by: 0)
+        }
         Gauge(label: "consent_gate_config_last_reload_success").record(1)
         // SIGHUP and a poll timer feed one stream, so a single loop handles both.
         let (triggers, continuation) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(1))

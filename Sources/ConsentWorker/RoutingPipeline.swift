@@ -149,6 +149,11 @@ final class RoutingPipeline: @unchecked Sendable {
         }
         delivery.start()
         let initialPolicy = state.policy
+        // Series exist at zero from the start, so failure alerts evaluate before any failure.
+        for topic in initialPolicy.destinationTopics + [settings.deadLetterTopic, settings.subscriptionTopic] {
+            metrics.produceFailure(topic: topic, count: 0)
+        }
+        for kind in ["assigned", "revoked", "lost"] { metrics.rebalance(kind, count: 0) }
         lanes = (0..<max(1, settings.lanes)).map { _ in
             RoutingLane(policy: initialPolicy, workerMetrics: metrics, logger: logger)
         }

@@ -13,12 +13,12 @@ public struct WorkerMetrics: Sendable {
 
     public init() {}
 
-    public func rebalance(_ kind: String) {
-        Counter(label: "consent_gate_rebalances_total", dimensions: [("kind", kind)]).increment()
+    public func rebalance(_ kind: String, count: Int = 1) {
+        Counter(label: "consent_gate_rebalances_total", dimensions: [("kind", kind)]).increment(by: count)
     }
 
-    public func produceFailure(topic: String) {
-        Counter(label: "consent_gate_produce_failures_total", dimensions: [("topic", topic)]).increment()
+    public func produceFailure(topic: String, count: Int = 1) {
+        Counter(label: "consent_gate_produce_failures_total", dimensions: [("topic", topic)]).increment(by: count)
     }
 
     public func consumerLag(topic: String, partition: Int32, lag: Int64) {

@@ -8,6 +8,7 @@ struct ConsentGate: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             DemoCommand.self,
+            SuppressCommand.self,
             CheckCommand.self,
             DevBrokerCommand.self,
         ]

@@ -12,7 +12,7 @@ struct KafkaRegulationStore: RegulationStore {
 
     func submit(_ regulation: Regulation) async throws {
         let topics = self.topics
-        let records = Self.records(for: regulation, topics: topics)
+        let records = Self.records(for: regulation, suppressionTopic: topics.suppressionTopic, regulationTopic: topics.regulationTopic)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             // Blocking produce-and-wait, on a thread of its own rather than the cooperative pool.
             Thread { continuation.resume(with: Result { try topics.write(records) }) }.start()
@@ -40,20 +40,20 @@ struct KafkaRegulationStore: RegulationStore {
 
     /// Suppression records (a note, or a tombstone for UNSUPPRESS), one regulation record
     /// (`{"regulation":…}`), and for delete types one `delete` record per subject.
-    static func records(for regulation: Regulation, topics: SuppressionTopics) -> [SuppressionTopics.Record] {
+    static func records(for regulation: Regulation, suppressionTopic: String, regulationTopic: String) -> [SuppressionTopics.Record] {
         var records: [SuppressionTopics.Record] = []
         let identifier = regulation.subjectType.identifier
         if regulation.regulationType.suppresses || regulation.regulationType == .unsuppress {
             let note = Array(#"{"regulationId":"\#(regulation.id)","regulationType":"\#(regulation.regulationType.rawValue)"}"#.utf8)
             for id in regulation.subjectIds {
                 records.append(.init(
-                    topic: topics.suppressionTopic, key: SuppressionTopics.suppressionKey(identifier, id),
+                    topic: suppressionTopic, key: SuppressionTopics.suppressionKey(identifier, id),
                     value: regulation.regulationType == .unsuppress ? nil : note))
             }
         }
         let body = (try? encoder.encode(regulation)) ?? Data()
         records.append(.init(
-            topic: topics.regulationTopic, key: Array(regulation.id.utf8),
+            topic: regulationTopic, key: Array(regulation.id.utf8),
             value: Array(regulationPrefix.utf8) + Array(body) + [UInt8(ascii: "}")], kind: "regulation"))
         if regulation.regulationType.deletes {
             for id in regulation.subjectIds {
@@ -62,7 +62,7 @@ struct KafkaRegulationStore: RegulationStore {
                     "subjectType": regulation.subjectType.rawValue, "subjectId": id,
                 ]
                 let value = (try? encoder.encode(object)).map(Array.init) ?? []
-                records.append(.init(topic: topics.regulationTopic, key: Array(id.utf8), value: value, kind: "delete"))
+                records.append(.init(topic: regulationTopic, key: Array(id.utf8), value: value, kind: "delete"))
             }
         }
         return records
