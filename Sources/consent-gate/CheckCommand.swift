@@ -25,26 +25,16 @@ struct CheckCommand: AsyncParsableCommand {
     var events: String?
 
     func run() async throws {
+        // `check` decides offline: CONSENT_GATE_BROKERS changes nothing here.
+        let (configuration, policy) = CommandSupport.loadConfiguration(config)
         do {
-            try check()
-        } catch let error as ConfigurationError {
-            fail(error.description)
-        } catch let error as InputError {
-            fail(error.description)
-        } catch let error as PolicyViolations {
-            fail("\(config): \(error)")
+            try check(policy, suppressions: CommandSupport.loadSuppressions(suppressions, identifiers: configuration.policy.suppressionIdentifiers))
+        } catch {
+            CommandSupport.exit(2, "\(error)")
         }
     }
 
-    private func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        Foundation.exit(2)
-    }
-
-    private func check() throws {
-        let configuration = try Configuration.load(file: config)
-        let policy = try CompiledPolicy(configuration.policy)
-        let suppressed = try loadSuppressions(identifiers: configuration.policy.suppressionIdentifiers)
+    private func check(_ policy: CompiledPolicy, suppressions suppressed: Suppressions) throws {
         let input = try LineReader(path: events)
         let decider = Decider(policy: policy)
         var subscriptions = SubscriptionStore()
@@ -65,16 +55,6 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         output.flush()
-    }
-
-    private func loadSuppressions(identifiers: [SuppressionIdentifier]) throws -> Suppressions {
-        var builder = Suppressions.Builder(identifiers: identifiers)
-        guard let suppressions else { return builder.build() }
-        try LineReader(path: suppressions).forEachLine(maxLineBytes: Int(UInt16.max)) { line in
-            guard case .text(let subject) = line, !subject.isEmpty else { return }
-            builder.insert(subject: subject)
-        }
-        return builder.build()
     }
 }
 
