@@ -44,3 +44,10 @@ bench-engine:
 	else echo "bench-engine: $(GEN_EVENTS) not found, events generated in Swift"; rm -f $(BENCH_EVENTS); fi
 	if [ -f $(BENCH_EVENTS) ]; then export CONSENT_GATE_BENCH_EVENTS=$(BENCH_EVENTS); fi; \
 	$(SWIFT) package --package-path Benchmarks --scratch-path Benchmarks/.build benchmark --no-progress --scale $(BENCH_ARGS)
+
+## Issue 5's memory figure: the worker loads 10M suppressed userIds from the suppression topic
+## (mock cluster); prints load time and peak RSS. Release build, ~5 minutes.
+.PHONY: bench-suppressions
+bench-suppressions: bootstrap
+	$(SWIFT) build -c release --build-tests
+	CONSENT_GATE_MEMORY_TEST=1 $(SWIFT) test -c release --skip-build --filter SuppressionMemoryTests
