@@ -48,10 +48,20 @@ final class StateTopicFollower: @unchecked Sendable {
 
     /// The topic's current end, per partition.
     func highWatermarks(timeout: Duration = .seconds(10)) throws(WorkerError) -> [Int32: Int64] {
+        try watermarks(timeout: timeout).mapValues(\.high)
+    }
+
+    /// Where each partition holding records must be read up to: its current end. Partitions
+    /// with nothing retained are left out, since no position ever reaches their end.
+    func unreadEnds(timeout: Duration = .seconds(10)) throws(WorkerError) -> [Int32: Int64] {
+        try watermarks(timeout: timeout).filter { $0.value.high > $0.value.low }.mapValues(\.high)
+    }
+
+    private func watermarks(timeout: Duration) throws(WorkerError) -> [Int32: KafkaAdmin.PartitionWatermarks] {
         do {
             let admin = try KafkaAdmin(properties: connection, logger: logger)
-            var result: [Int32: Int64] = [:]
-            for partition in try admin.watermarks(topic: topic, timeout: timeout) { result[partition.partition] = partition.high }
+            var result: [Int32: KafkaAdmin.PartitionWatermarks] = [:]
+            for partition in try admin.watermarks(topic: topic, timeout: timeout) { result[partition.partition] = partition }
             return result
         } catch let error as KafkaConfigurationError {
             throw .invalidClientProperty(error)
@@ -65,9 +75,10 @@ final class StateTopicFollower: @unchecked Sendable {
     /// Starts following and blocks until the topic is applied up to its end as of now, or
     /// until `cancelled` says start-up was abandoned (a shutdown during start-up).
     func start(timeout: Duration, cancelled: () -> Bool) throws(WorkerError) {
-        let target = try highWatermarks(timeout: timeout)
+        let partitions = try highWatermarks(timeout: timeout).keys.sorted()
+        let target = try unreadEnds(timeout: timeout)
         applied.withLock { applied in
-            for partition in target.keys { applied[partition] = 0 }
+            for partition in partitions { applied[partition] = 0 }
         }
         let setup = Mutex<WorkerError?>(nil)
         let ready = DispatchSemaphore(value: 0)
@@ -77,7 +88,7 @@ final class StateTopicFollower: @unchecked Sendable {
             do {
                 // No group: this replica reads every partition itself and never commits.
                 consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
-                try consumer.assign(target.keys.sorted().map {
+                try consumer.assign(partitions.map {
                     TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
                 })
             } catch let error as KafkaConfigurationError {
@@ -111,7 +122,7 @@ final class StateTopicFollower: @unchecked Sendable {
     }
 
     /// Whether every partition has been applied up to `target` (by `deadline`).
-    func waitUntilCaughtUp(to target: [Int32: Int64], deadline: ContinuousClock.Instant) -> Bool {
+    private func waitUntilCaughtUp(to target: [Int32: Int64], deadline: ContinuousClock.Instant) -> Bool {
         progress.lock()
         defer { progress.unlock() }
         while !isCaughtUp(to: target) {
@@ -125,8 +136,8 @@ final class StateTopicFollower: @unchecked Sendable {
     /// Every record of these partitions up to their current end, in log order per partition.
     /// Runs on the caller's thread with a consumer of its own.
     func records(of partitions: [Int32], timeout: Duration) throws(WorkerError) -> [Record] {
-        let ends = try highWatermarks(timeout: timeout).filter { partitions.contains($0.key) }
-        guard ends.values.contains(where: { $0 > 0 }) else { return [] }
+        let ends = try unreadEnds(timeout: timeout).filter { partitions.contains($0.key) }
+        guard !ends.isEmpty else { return [] }
         var records: [Record] = []
         do {
             let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)

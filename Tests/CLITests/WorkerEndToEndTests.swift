@@ -41,6 +41,26 @@ struct WorkerEndToEndTests {
         #expect(duplicates == 0, "a graceful stop commits exactly what was delivered")
     }
 
+    @Test("Restart with a sparse subscription changelog (some partitions empty) restores and routes")
+    func restartWithSparseChangelog() async throws {
+        let fixture = try WorkerFixture(events: 60, partitions: 8)
+        try await fixture.preload(0..<30)
+        let first = try fixture.startWorker(name: "first")
+        try await fixture.waitUntilCommitted(within: .seconds(60))
+        first.kill(SIGTERM)
+        #expect(try await first.waitForExit(within: .seconds(30)) == 0)
+        let changelog = try await fixture.readAll(["consent.subscriptions"])["consent.subscriptions"] ?? []
+        let written = Set(changelog.map(\.partition))
+        #expect(!written.isEmpty && written.count < 8, "the scenario needs some empty changelog partitions: \(written.sorted())")
+
+        try await fixture.preload(30..<60)
+        let second = try fixture.startWorker(name: "second")
+        try await fixture.waitUntilCommitted(within: .seconds(60))
+        second.kill(SIGTERM)
+        #expect(try await second.waitForExit(within: .seconds(30)) == 0)
+        #expect(try await fixture.verifyOutputs() == 0)
+    }
+
     @Test("kill -9 at five random moments: no allowed event missing, no dropped event present")
     func crashRecovery() async throws {
         let count = Self.full ? 200_000 : 40_000
