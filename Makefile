@@ -51,3 +51,11 @@ bench-engine:
 bench-suppressions: bootstrap
 	$(SWIFT) build -c release --build-tests
 	CONSENT_GATE_MEMORY_TEST=1 $(SWIFT) test -c release --skip-build --filter SuppressionMemoryTests
+
+## Issue 4 worker benchmark: the release worker side by side with the C pass-through of
+## ../shared/bench (same mock broker setup, events and destinations; rounds alternate the
+## order; medians and worker/passthru ratios). Needs gcc and `pip install confluent-kafka`.
+## BENCH_WORKER_ARGS='N_EVENTS ROUNDS' (default 400000 3); results in bench/out/.
+.PHONY: bench-worker
+bench-worker: bootstrap
+	bench/run.sh $(BENCH_WORKER_ARGS)
