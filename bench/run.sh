@@ -18,6 +18,8 @@
 # 10%..90% fill of dest.s3-archive and /proc/PID/stat gives the contender's CPU per event.
 # Rounds alternate the order (odd: passthru first, even: worker first); the summary gives the
 # median of each figure and the worker/passthru ratios. Compare only figures from one run.
+# Keep N_EVENTS large (>= 300000): watch.py samples 64 partitions ~10 times a second, so a short
+# run fills between samples and its rate reads 0 or is meaningless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
