@@ -146,6 +146,31 @@ public struct Suppressions: Sendable {
 
         public mutating func insert(subject: String) { subject.withUTF8Bytes { insert(subject: $0) } }
 
+        /// Adds a subject under one identifier type (a suppression topic record).
+        public mutating func insert(_ id: UnsafeRawBufferPointer, as identifier: SuppressionIdentifier) {
+            switch identifier {
+            case .userId: userIds.insert(id)
+            case .anonymousId: anonymousIds.insert(id)
+            case .email: Self.withLowercased(id) { emails.insert($0) }
+            }
+        }
+
+        /// Removes a subject under one identifier type (a tombstone on the topic).
+        public mutating func remove(_ id: UnsafeRawBufferPointer, as identifier: SuppressionIdentifier) {
+            switch identifier {
+            case .userId: userIds.remove(id)
+            case .anonymousId: anonymousIds.remove(id)
+            case .email: Self.withLowercased(id) { emails.remove($0) }
+            }
+        }
+
+        private static func withLowercased(_ id: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+            withUnsafeTemporaryAllocation(byteCount: id.count, alignment: 1) { lower in
+                for (i, byte) in id.enumerated() { lower[i] = asciiLowercase(byte) }
+                body(UnsafeRawBufferPointer(lower))
+            }
+        }
+
         public func build() -> Suppressions {
             Suppressions(userIds: userIds.build(), anonymousIds: anonymousIds.build(), emails: emails.build())
         }

@@ -52,12 +52,15 @@ public final class SuppressionTopics: @unchecked Sendable {
     /// Regulation records by id (JSON as written), for status lookups on any replica.
     private let regulations = RegulationLog()
     private let caughtUp = Atomic<Bool>(false)
+    private let pending: PendingSuppressionChanges
     private let sizeGauge = Gauge(label: "consent_gate_suppression_list_size")
 
+    /// - Parameter seed: subjects known before the topic (e.g. `--suppressions FILE`); the
+    ///   topic's records are bulk-loaded on top of them, then replace the routing state's list.
     public init(
         brokers: String, suppressionTopic: String, regulationTopic: String,
         consumerProperties: KafkaProperties, producerProperties: KafkaProperties,
-        state: RoutingState, logger: Logger
+        seed: Suppressions.Builder, state: RoutingState, logger: Logger
     ) throws(KafkaConfigurationError) {
         self.suppressionTopic = suppressionTopic
         self.regulationTopic = regulationTopic
@@ -65,9 +68,11 @@ public final class SuppressionTopics: @unchecked Sendable {
         self.logger = logger
         let base: KafkaProperties = ["bootstrap.servers": brokers]
         producer = try KafkaProducer(properties: base.merging(producerProperties).merging(["linger.ms": "0"]), logger: logger)
-        // Followers fetch with a short wait: a suppression must reach every replica quickly.
-        let followerProperties = consumerProperties.merging(["fetch.wait.max.ms": "20"])
-        let pending = PendingSuppressionChanges()
+        // Followers fetch with a short wait, since a suppression must reach every replica
+        // quickly, and prefetch little, since the list itself is what should use the memory.
+        let followerProperties = consumerProperties.merging(["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "16384"])
+        let pending = PendingSuppressionChanges(seed: seed)
+        self.pending = pending
         suppressionFollower = StateTopicFollower(
             topic: suppressionTopic, brokers: brokers, properties: followerProperties, logger: logger,
             apply: { _, key, value in pending.add(key: key, value: value) },
@@ -101,7 +106,13 @@ public final class SuppressionTopics: @unchecked Sendable {
 
     /// Reads both topics to their end (fail closed), then follows them. Blocks.
     func start(timeout: Duration, cancelled: () -> Bool) throws(WorkerError) {
+        let begin = ContinuousClock.now
         try suppressionFollower.start(timeout: timeout, cancelled: cancelled)
+        // The whole list was loaded in place; from now on changes arrive as small batches.
+        let loaded = pending.finishLoading()
+        state.updateSuppressions { $0 = loaded }
+        logger.info(
+            "suppression list loaded", metadata: ["subjects": "\(loaded.count)", "took": "\(ContinuousClock.now - begin)"])
         try regulationFollower.start(timeout: timeout, cancelled: cancelled)
         caughtUp.store(!cancelled(), ordering: .releasing)
         sizeGauge.record(state.suppressions.count)
@@ -170,8 +181,10 @@ private final class RegulationLog: Sendable {
     let byID = Mutex<[String: [UInt8]]>([:])
 }
 
-/// Suppression changes read in one consume batch, applied to the routing state together so
-/// readers get one new snapshot per batch rather than one per record.
+/// Suppression records as the follower reads them: bulk-loaded into a builder until the topic
+/// has been read to its end (no snapshot exists yet, so nothing is copied or merged), then
+/// collected per consume batch and applied to the routing state together, so readers get one
+/// new snapshot per batch rather than one per record.
 private final class PendingSuppressionChanges: Sendable {
     struct Change {
         let identifier: SuppressionIdentifier
@@ -179,21 +192,50 @@ private final class PendingSuppressionChanges: Sendable {
         let suppressed: Bool
     }
 
-    private let changes = Mutex<[Change]>([])
+    private struct State {
+        var loading: Suppressions.Builder?
+        var changes: [Change] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(seed: Suppressions.Builder) {
+        state = Mutex(State(loading: seed))
+    }
 
     func add(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
-        guard let key, let colon = key.firstIndex(of: UInt8(ascii: ":")),
-            let identifier = SuppressionIdentifier(rawValue: String(decoding: key[..<colon], as: UTF8.self))
+        guard let key, let colon = key.firstIndex(of: UInt8(ascii: ":")), colon + 1 < key.count,
+            let identifier = Self.identifier(UnsafeRawBufferPointer(rebasing: key[..<colon]))
         else { return }
-        let id = String(decoding: key[(colon + 1)...], as: UTF8.self)
-        guard !id.isEmpty else { return }
-        changes.withLock { $0.append(Change(identifier: identifier, id: id, suppressed: value != nil)) }
+        let id = UnsafeRawBufferPointer(rebasing: key[(colon + 1)...])
+        state.withLock { state in
+            if state.loading != nil {
+                if value != nil { state.loading!.insert(id, as: identifier) } else { state.loading!.remove(id, as: identifier) }
+            } else {
+                state.changes.append(Change(identifier: identifier, id: String(decoding: id, as: UTF8.self), suppressed: value != nil))
+            }
+        }
+    }
+
+    /// Ends the bulk load and returns the list it built.
+    func finishLoading() -> Suppressions {
+        state.withLock { state in
+            defer { state.loading = nil }
+            return state.loading?.build() ?? Suppressions()
+        }
     }
 
     func take() -> [Change] {
-        changes.withLock { changes in
-            defer { changes.removeAll(keepingCapacity: true) }
-            return changes
+        state.withLock { state in
+            defer { state.changes.removeAll(keepingCapacity: true) }
+            return state.changes
         }
+    }
+
+    private static func identifier(_ bytes: UnsafeRawBufferPointer) -> SuppressionIdentifier? {
+        if bytes.elementsEqual("userId".utf8) { return .userId }
+        if bytes.elementsEqual("anonymousId".utf8) { return .anonymousId }
+        if bytes.elementsEqual("email".utf8) { return .email }
+        return nil
     }
 }

@@ -24,13 +24,18 @@ enum CommandSupport {
 
     /// One suppressed subject per line; which identifiers it applies to comes from the policy.
     static func loadSuppressions(_ path: String?, identifiers: [SuppressionIdentifier]) throws -> Suppressions {
+        try readSuppressions(path, identifiers: identifiers).build()
+    }
+
+    /// The same, left as a builder that more subjects can be loaded into.
+    static func readSuppressions(_ path: String?, identifiers: [SuppressionIdentifier]) throws -> Suppressions.Builder {
         var builder = Suppressions.Builder(identifiers: identifiers)
-        guard let path else { return builder.build() }
+        guard let path else { return builder }
         try LineReader(path: path).forEachLine(maxLineBytes: Int(UInt16.max)) { line in
             guard case .text(let subject) = line, !subject.isEmpty else { return }
             builder.insert(subject: subject)
         }
-        return builder.build()
+        return builder
     }
 
     /// Prints `message` to standard error and exits with `status`.

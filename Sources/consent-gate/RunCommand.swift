@@ -44,12 +44,13 @@ struct RunCommand: AsyncParsableCommand {
         CommandSupport.bootstrapLogging()
         let logger = Logger(label: "consent-gate")
         let (configuration, policy) = CommandSupport.loadConfiguration(config)
-        let suppressed: Suppressions
+        let fileSubjects: Suppressions.Builder
         do {
-            suppressed = try CommandSupport.loadSuppressions(suppressions, identifiers: configuration.policy.suppressionIdentifiers)
+            fileSubjects = try CommandSupport.readSuppressions(suppressions, identifiers: configuration.policy.suppressionIdentifiers)
         } catch {
             CommandSupport.exit(2, "\(error)")
         }
+        let suppressed = fileSubjects.build()
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let token: AdminToken?
@@ -77,7 +78,7 @@ struct RunCommand: AsyncParsableCommand {
                 brokers: settings.brokers, suppressionTopic: configuration.kafka.suppressionTopic,
                 regulationTopic: configuration.kafka.regulationTopic,
                 consumerProperties: settings.consumerProperties, producerProperties: settings.producerProperties,
-                state: state, logger: logger)
+                seed: fileSubjects, state: state, logger: logger)
         } catch {
             CommandSupport.exit(2, "consent-gate: invalid Kafka client property: \(error)")
         }
