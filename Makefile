@@ -46,11 +46,13 @@ bench-engine:
 	$(SWIFT) package --package-path Benchmarks --scratch-path Benchmarks/.build benchmark --no-progress --scale $(BENCH_ARGS)
 
 ## Issue 5's memory figure: the worker loads 10M suppressed userIds from the suppression topic
-## (mock cluster); prints load time and peak RSS. Release build, ~5 minutes.
+## (mock cluster); prints load time and peak RSS of the release worker. ~5 minutes.
 .PHONY: bench-suppressions
 bench-suppressions: bootstrap
-	$(SWIFT) build -c release --build-tests
-	CONSENT_GATE_MEMORY_TEST=1 $(SWIFT) test -c release --skip-build --filter SuppressionMemoryTests
+	$(SWIFT) build -c release --product consent-gate
+	$(SWIFT) build --build-tests
+	CONSENT_GATE_MEMORY_TEST=1 CONSENT_GATE_BINARY=$(CURDIR)/.build/release/consent-gate \
+		$(SWIFT) test --skip-build --filter SuppressionMemoryTests
 
 ## Issue 4 worker benchmark: the release worker side by side with the C pass-through of
 ## ../shared/bench (same mock broker setup, events and destinations; rounds alternate the

@@ -431,8 +431,10 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The `consent-gate` binary built next to this test bundle.
+/// The `consent-gate` binary built next to this test bundle, or `CONSENT_GATE_BINARY` (e.g. a
+/// release build for `make bench-suppressions`).
 let consentGateBinary: URL = {
+    if let path = ProcessInfo.processInfo.environment["CONSENT_GATE_BINARY"] { return URL(fileURLWithPath: path) }
     let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let candidates = [bundle, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
     return candidates.map { $0.appendingPathComponent("consent-gate") }
