@@ -17,6 +17,9 @@ final class DeliveryLoop: @unchecked Sendable {
     let inFlight = Atomic<Int>(0)
     /// Outputs waiting for their next attempt. Lanes add outputs that could not be enqueued.
     private let retries = Mutex<[OutputRetry]>([])
+    /// A fatal producer error (e.g. lost idempotence state): no retry can succeed, so the
+    /// worker stops, committing only what was acknowledged, and the orchestrator restarts it.
+    private let fatal = Mutex<KafkaError?>(nil)
     /// Broadcast after every round of reports, for threads waiting on acknowledgements.
     private let progress = NSCondition()
     private let stopRequested = Atomic<Bool>(false)
@@ -51,9 +54,13 @@ final class DeliveryLoop: @unchecked Sendable {
     }
 
     /// Queues an output for another attempt (a send that failed outright, or a refused one).
-    func retry(_ output: OutputRetry) {
+    func retry(_ output: OutputRetry, after error: any Error) {
+        if let error = error as? KafkaError, error.isFatal { fatal.withLock { $0 = $0 ?? error } }
         retries.withLock { $0.append(output) }
     }
+
+    /// The fatal producer error seen, if any.
+    var fatalError: KafkaError? { fatal.withLock { $0 } }
 
     /// Blocks until `condition` holds or `deadline` passes; re-checked after every round of
     /// delivery reports. Returns whether the condition held.
@@ -134,6 +141,7 @@ final class DeliveryLoop: @unchecked Sendable {
             do {
                 try output.send(with: producer)
             } catch {
+                if error.isFatal { fatal.withLock { $0 = $0 ?? error } }
                 output.backOff(now: now)
                 if output.attempts & (output.attempts - 1) == 0 {
                     logger.error(

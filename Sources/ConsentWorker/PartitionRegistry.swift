@@ -66,10 +66,6 @@ final class PartitionRegistry: Sendable {
         }
     }
 
-    func state(for partition: TopicPartition) -> PartitionState? {
-        table.withLock { $0.byPartition[partition] }
-    }
-
     func state(slot: UInt16) -> PartitionState? {
         table.withLock { $0.bySlot[slot] }
     }
@@ -79,8 +75,8 @@ final class PartitionRegistry: Sendable {
     }
 
     /// Offsets that moved since they were last taken, ready to commit.
-    func takeCommits(of states: [PartitionState]? = nil) -> [TopicPartitionOffset] {
-        (states ?? all).compactMap { state in
+    func takeCommits() -> [TopicPartitionOffset] {
+        all.compactMap { state in
             state.progress.withLock { $0.takeCommit() }.map {
                 TopicPartitionOffset(topic: state.topicPartition.topic, partition: state.topicPartition.partition, offset: $0)
             }

@@ -133,7 +133,8 @@ final class RoutingLane: @unchecked Sendable {
             context.delivery.retry(
                 OutputRetry(
                     topic: context.outputs.subscriptions.name, partition: partition, key: key, value: value,
-                    headers: nil, opaque: token, now: .now))
+                    headers: nil, opaque: token, now: .now),
+                after: error)
         }
     }
 
@@ -153,7 +154,8 @@ final class RoutingLane: @unchecked Sendable {
             context.delivery.retry(
                 OutputRetry(
                     topic: topic.name, key: message.key.map(Array.init), value: message.value.map(Array.init),
-                    headers: headers.map(KafkaHeaders.init(copying:)), opaque: token, now: .now))
+                    headers: headers.map(KafkaHeaders.init(copying:)), opaque: token, now: .now),
+                after: error)
         }
     }
 }

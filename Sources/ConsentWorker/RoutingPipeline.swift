@@ -165,6 +165,11 @@ final class RoutingPipeline: @unchecked Sendable {
             logger.info("routing", metadata: ["topic": "\(settings.ingestTopic)", "group": "\(settings.groupID)", "lanes": "\(lanes.count)"])
             var nextCommit = ContinuousClock.now + settings.commitInterval
             while !stopRequested.load(ordering: .acquiring) {
+                if let fatal = delivery.fatalError {
+                    failure = .fatalProducerError(fatal)
+                    logger.critical("the producer failed fatally; stopping so the replica restarts", metadata: ["error": "\(fatal)"])
+                    break
+                }
                 try applyBackPressure(consumer, delivery)
                 let batch = try consumer.consume(maxMessages: settings.batchSize, timeout: .milliseconds(100))
                 if !batch.isEmpty { route(batch, producer: producer, delivery: delivery) }

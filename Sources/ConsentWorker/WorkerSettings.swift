@@ -10,7 +10,8 @@ public struct WorkerSettings: Sendable {
     public var deadLetterTopic: String
     /// Compacted topic of subscription states, shared by every replica.
     public var subscriptionTopic: String
-    /// Names this replica's own records on the state topics, so it does not apply them twice.
+    /// Names this replica to the brokers (`client.id`), so broker logs and quotas can tell
+    /// replicas apart.
     public var replicaID: String
     /// Extra librdkafka properties from `kafka.consumer` / `kafka.producer`, applied last.
     public var consumerProperties: KafkaProperties
@@ -29,9 +30,6 @@ public struct WorkerSettings: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// Upper bound on a graceful stop: finish in-flight work, flush, commit, leave the group.
     public var shutdownTimeout: Duration = .seconds(25)
-    /// How long a newly assigned partition may wait for the subscription topic to catch up
-    /// (to what its previous owner published) before the worker logs and keeps waiting.
-    public var stateCatchUpWarning: Duration = .seconds(10)
     /// Threads deciding and producing in parallel; partitions are spread over them.
     public var lanes: Int
     /// librdkafka statistics interval, the source of per-partition consumer lag.
@@ -62,6 +60,7 @@ public struct WorkerSettings: Sendable {
     var consumer: KafkaProperties {
         var properties: KafkaProperties = [
             "bootstrap.servers": brokers,
+            "client.id": replicaID,
             "fetch.wait.max.ms": "100",
         ]
         properties["statistics.interval.ms"] = String(statisticsInterval.components.seconds * 1000)
@@ -73,6 +72,7 @@ public struct WorkerSettings: Sendable {
     var producer: KafkaProperties {
         let properties: KafkaProperties = [
             "bootstrap.servers": brokers,
+            "client.id": replicaID,
             "partitioner": "murmur2_random",
             "linger.ms": "20",
             "batch.num.messages": "10000",
