@@ -44,6 +44,9 @@ public struct KafkaSettings: Sendable, Equatable {
     /// deletion workers and for every replica's `GET /v1/regulations/{id}`. An extension of
     /// config.md, with a default, so existing files stay valid.
     public var regulationTopic: String
+    /// The optional audit stream: one record per dropped (event, destination) with the reason,
+    /// to answer "why did Amplitude not get this event?". Absent: off.
+    public var auditTopic: String?
     /// Contains `{id}`, replaced by a destination id.
     public var destinationTopicTemplate: String
     /// Extra librdkafka properties, passed through as strings.
@@ -60,6 +63,7 @@ public struct KafkaSettings: Sendable, Equatable {
         suppressionTopic: String = "consent.suppressions",
         subscriptionTopic: String = "consent.subscriptions",
         regulationTopic: String = "consent.regulations",
+        auditTopic: String? = nil,
         destinationTopicTemplate: String = "dest.{id}",
         consumer: [String: String] = [:],
         producer: [String: String] = [:]
@@ -71,6 +75,7 @@ public struct KafkaSettings: Sendable, Equatable {
         self.suppressionTopic = suppressionTopic
         self.subscriptionTopic = subscriptionTopic
         self.regulationTopic = regulationTopic
+        self.auditTopic = auditTopic
         self.destinationTopicTemplate = destinationTopicTemplate
         self.consumer = consumer
         self.producer = producer

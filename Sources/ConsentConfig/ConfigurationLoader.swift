@@ -44,7 +44,7 @@ struct ConfigurationReader {
     private var destinationTopicTemplate = KafkaSettings().destinationTopicTemplate
 
     static let topKeys = ["kafka", "limits", "categories", "suppression", "destinations", "admin"]
-    static let kafkaKeys = ["brokers", "groupId", "ingestTopic", "deadLetterTopic", "suppressionTopic", "subscriptionTopic", "regulationTopic",
+    static let kafkaKeys = ["brokers", "groupId", "ingestTopic", "deadLetterTopic", "suppressionTopic", "subscriptionTopic", "regulationTopic", "auditTopic",
                             "destinationTopicTemplate", "consumer", "producer"]
     static let destinationKeys = ["id", "categories", "match", "missingConsent", "enforceConsent", "integrationName", "sale",
                                   "channel", "subscriptionGroup", "topic"]
@@ -66,6 +66,7 @@ struct ConfigurationReader {
             if let v = map["suppressionTopic"].flatMap({ topic($0, path("suppressionTopic")) }) { kafka.suppressionTopic = v }
             if let v = map["subscriptionTopic"].flatMap({ topic($0, path("subscriptionTopic")) }) { kafka.subscriptionTopic = v }
             if let v = map["regulationTopic"].flatMap({ topic($0, path("regulationTopic")) }) { kafka.regulationTopic = v }
+            if let v = map["auditTopic"].flatMap({ topic($0, path("auditTopic")) }) { kafka.auditTopic = v }
             if let node = map["destinationTopicTemplate"], let v = string(node, path("destinationTopicTemplate"), nonEmpty: true) {
                 if !v.contains(KafkaSettings.idPlaceholder) {
                     issue(path("destinationTopicTemplate"), .topicTemplateWithoutId(v), node)

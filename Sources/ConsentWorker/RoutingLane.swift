@@ -21,6 +21,7 @@ struct OutputTopics: Sendable {
     let destinations: [KafkaProducer.Topic]
     let deadLetter: KafkaProducer.Topic
     let subscriptions: KafkaProducer.Topic
+    let audit: KafkaProducer.Topic?
 }
 
 /// One message to route: its index in the batch and its partition's state.
@@ -40,6 +41,8 @@ final class RoutingLane: @unchecked Sendable {
     private let logger: Logger
     /// This batch's messages, filled by the consumer thread before the lane runs.
     var items: [LaneItem] = []
+    /// Reused buffer for audit record values.
+    private var auditValue: [UInt8] = []
 
     init(policy: RoutingState.ActivePolicy, workerMetrics: WorkerMetrics, logger: Logger) {
         decider = Decider(policy: policy.compiled)
@@ -87,7 +90,8 @@ final class RoutingLane: @unchecked Sendable {
                 context.subscriptions.apply(updates)
             }
             let deliver = decision.deliver
-            let outputs = deliver.count + updates.count
+            let audited = context.outputs.audit == nil ? 0 : context.policy.compiled.destinations.count - deliver.count
+            let outputs = deliver.count + updates.count + audited
             let sequence = partition.progress.withLock {
                 $0.admit(offset: message.offset, outputs: outputs, admittedAt: now)
             }
@@ -109,8 +113,51 @@ final class RoutingLane: @unchecked Sendable {
                 for reason in DropReason.allCases {
                     for destination in decision.dropped(for: reason) {
                         tally.dropped[destination][Int(reason.rawValue)] += 1
+                        if let audit = context.outputs.audit {
+                            writeAudit(decision, destination: destination, reason: reason, message: message, to: audit, token: token, context)
+                        }
                     }
                 }
+            }
+        }
+    }
+
+    /// One compact audit record, keyed like the event: `{"messageId":…,"destination":…,
+    /// "reason":…,"notGranted":[…],"source":"topic/partition/offset"}`. An output of the event
+    /// like any other, so the audit trail is as complete as the deliveries.
+    private func writeAudit(
+        _ decision: Decision, destination: Int, reason: DropReason, message: KafkaMessage, to topic: KafkaProducer.Topic,
+        token: UInt, _ context: BatchContext
+    ) {
+        let policy = context.policy.compiled
+        auditValue.removeAll(keepingCapacity: true)
+        auditValue.append(contentsOf: #"{"messageId":"#.utf8)
+        if let messageId = decider.lastEvent.messageId?.bytes {
+            appendJSONString(messageId, to: &auditValue)
+        } else {
+            auditValue.append(contentsOf: "null".utf8)
+        }
+        auditValue.append(contentsOf: #","destination":"#.utf8)
+        Array(policy.destinations[destination].id.utf8).withUnsafeBytes { appendJSONString($0, to: &auditValue) }
+        auditValue.append(contentsOf: #","reason":""#.utf8)
+        auditValue.append(contentsOf: reason.code.utf8)
+        auditValue.append(contentsOf: #"","notGranted":["#.utf8)
+        if reason == .consent {
+            for (index, category) in policy.categoryNames(decision.ungrantedCategories(forDestination: destination, in: policy)).enumerated() {
+                if index > 0 { auditValue.append(UInt8(ascii: ",")) }
+                Array(category.utf8).withUnsafeBytes { appendJSONString($0, to: &auditValue) }
+            }
+        }
+        auditValue.append(contentsOf: #"],"source":""#.utf8)
+        auditValue.append(contentsOf: "\(context.ingestTopic)/\(message.partition)/\(message.offset)\"}".utf8)
+        let value = auditValue
+        value.withUnsafeBytes { value in
+            do {
+                try context.producer.send(to: topic, key: message.key, value: value, opaque: token)
+            } catch {
+                context.delivery.retry(
+                    OutputRetry(topic: topic.name, key: message.key.map(Array.init), value: Array(value), headers: nil, opaque: token, now: .now),
+                    after: error)
             }
         }
     }
@@ -171,4 +218,24 @@ func deadLetterHeaders(for message: KafkaMessage, reason: InvalidReason, ingestT
     headers.append(("consent-gate-source-partition", Array(String(message.partition).utf8)))
     headers.append(("consent-gate-source-offset", Array(String(message.offset).utf8)))
     return KafkaHeaders(headers)
+}
+
+/// Appends `bytes` (UTF-8) as a JSON string literal.
+func appendJSONString(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+    let hex = Array("0123456789abcdef".utf8)
+    output.append(UInt8(ascii: "\""))
+    for byte in bytes {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            output.append(UInt8(ascii: "\\"))
+            output.append(byte)
+        case 0..<0x20:
+            output.append(contentsOf: "\\u00".utf8)
+            output.append(hex[Int(byte >> 4)])
+            output.append(hex[Int(byte & 0xF)])
+        default:
+            output.append(byte)
+        }
+    }
+    output.append(UInt8(ascii: "\""))
 }

@@ -82,6 +82,7 @@ final class RoutingPipeline: @unchecked Sendable {
         let policy = state.policy
         let topics = [(settings.ingestTopic, "ingest"), (settings.deadLetterTopic, "dead-letter"),
                       (settings.subscriptionTopic, "subscription state")]
+            + (settings.auditTopic.map { [($0, "audit")] } ?? [])
             + policy.destinationTopics.map { ($0, "destination") }
         for (index, (topic, role)) in topics.enumerated() {
             do {
@@ -235,7 +236,8 @@ final class RoutingPipeline: @unchecked Sendable {
         let fresh = OutputTopics(
             version: policy.version, destinations: policy.destinationTopics.map(producer.topic),
             deadLetter: producer.topic(settings.deadLetterTopic),
-            subscriptions: producer.topic(settings.subscriptionTopic))
+            subscriptions: producer.topic(settings.subscriptionTopic),
+            audit: settings.auditTopic.map(producer.topic))
         outputs = fresh
         return fresh
     }

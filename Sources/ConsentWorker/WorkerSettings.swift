@@ -10,6 +10,8 @@ public struct WorkerSettings: Sendable {
     public var deadLetterTopic: String
     /// Compacted topic of subscription states, shared by every replica.
     public var subscriptionTopic: String
+    /// Where to write one audit record per dropped (event, destination); nil: off.
+    public var auditTopic: String?
     /// Names this replica to the brokers (`client.id`), so broker logs and quotas can tell
     /// replicas apart.
     public var replicaID: String

@@ -143,6 +143,7 @@ extension WorkerSettings {
             replicaID: "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))",
             consumerProperties: KafkaProperties(kafka.consumer),
             producerProperties: KafkaProperties(kafka.producer))
+        auditTopic = kafka.auditTopic
     }
 }
 

@@ -142,6 +142,59 @@ extension EndToEnd {
             }
         }
 
+        @Test("Audit stream: one record per dropped (event, destination) with the reason, exactly as check decides")
+        func auditStream() async throws {
+            let fixture = try WorkerFixture(events: 3_000, partitions: 4)
+            try fixture.cluster.createTopic(name: "consent.audit", partitions: 4)
+            let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "  ingestTopic: events.raw", with: "  ingestTopic: events.raw\n  auditTopic: consent.audit")
+                .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+            try await fixture.preload()
+            let worker = try fixture.startWorker()
+            try await fixture.waitUntilCommitted(within: .seconds(120))
+            worker.kill(SIGTERM)
+            #expect(try await worker.waitForExit(within: .seconds(30)) == 0)
+
+            // What check says was dropped, as (messageId, destination, reason).
+            let decided = try runBinary(["check", "--config", fixture.configPath, "--suppressions", fixture.suppressionsPath, fixture.eventsPath])
+            var expected = Set<[String]>()
+            for line in decided.stdout.split(separator: "\n") {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                guard let drops = object["drop"] as? [String: String], let id = object["messageId"] as? String else { continue }
+                for (destination, reason) in drops { expected.insert([id, destination, reason]) }
+            }
+            #expect(!expected.isEmpty)
+
+            var audited = Set<[String]>()
+            var consentWithoutCategories = 0
+            let bootstrap = fixture.cluster.bootstrapServers
+            let values: [String] = try await onThread {
+                let consumer = try KafkaConsumer(groupID: "audit-reader", properties: ["bootstrap.servers": bootstrap])
+                defer { consumer.close() }
+                let admin = try KafkaAdmin(properties: ["bootstrap.servers": bootstrap])
+                let total = try admin.watermarks(topic: "consent.audit", timeout: .seconds(10)).reduce(0) { $0 + Int($1.high) }
+                try consumer.subscribe(topics: ["consent.audit"])
+                var values: [String] = []
+                let deadline = ContinuousClock.now + .seconds(60)
+                while values.count < total, ContinuousClock.now < deadline {
+                    for message in try consumer.consume(maxMessages: 5_000, timeout: .milliseconds(200)) where message.error == nil {
+                        values.append(message.value.map { String(decoding: $0, as: UTF8.self) } ?? "")
+                    }
+                }
+                return values
+            }
+            for value in values {
+                let record = try JSONSerialization.jsonObject(with: Data(value.utf8)) as! [String: Any]
+                let reason = record["reason"] as! String
+                audited.insert([record["messageId"] as! String, record["destination"] as! String, reason])
+                if reason == "consent", (record["notGranted"] as? [String])?.isEmpty != false { consentWithoutCategories += 1 }
+                #expect((record["source"] as? String)?.hasPrefix("events.raw/") == true)
+            }
+            #expect(values.count == audited.count, "one record per dropped (event, destination) in a single run")
+            #expect(audited == expected, "\(audited.subtracting(expected).count) unexpected, \(expected.subtracting(audited).count) missing")
+            #expect(consentWithoutCategories == 0, "a consent drop names the categories not granted")
+        }
+
         @Test("/metrics counters equal what reached the topics")
         func metricsMatchTopics() async throws {
             let fixture = try WorkerFixture(events: 5_000, partitions: 4)
