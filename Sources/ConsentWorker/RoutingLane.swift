@@ -219,23 +219,3 @@ func deadLetterHeaders(for message: KafkaMessage, reason: InvalidReason, ingestT
     headers.append(("consent-gate-source-offset", Array(String(message.offset).utf8)))
     return KafkaHeaders(headers)
 }
-
-/// Appends `bytes` (UTF-8) as a JSON string literal.
-func appendJSONString(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
-    output.append(UInt8(ascii: "\""))
-    for byte in bytes {
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-            output.append(UInt8(ascii: "\\"))
-            output.append(byte)
-        case 0..<0x20:
-            output.append(contentsOf: "\\u00".utf8)
-            output.append(hex[Int(byte >> 4)])
-            output.append(hex[Int(byte & 0xF)])
-        default:
-            output.append(byte)
-        }
-    }
-    output.append(UInt8(ascii: "\""))
-}

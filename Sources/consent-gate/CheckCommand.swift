@@ -73,7 +73,7 @@ struct DecisionWriter {
         sortedIndices = policy.destinations.indices.sorted { policy.destinations[$0].id.utf8.lexicographicallyPrecedes(policy.destinations[$1].id.utf8) }
         quotedIds = policy.destinations.map { destination in
             var quoted: [UInt8] = []
-            Array(destination.id.utf8).withUnsafeBytes { DecisionWriter.appendJSONString($0, to: &quoted) }
+            Array(destination.id.utf8).withUnsafeBytes { appendJSONString($0, to: &quoted) }
             return quoted
         }
         buffer.reserveCapacity(Self.flushThreshold * 2)
@@ -87,7 +87,7 @@ struct DecisionWriter {
     mutating func write(_ decision: Decision, messageId: UnsafeRawBufferPointer?) {
         append("{\"messageId\":")
         if let messageId {
-            Self.appendJSONString(messageId, to: &buffer)
+            appendJSONString(messageId, to: &buffer)
         } else {
             append("null")
         }
@@ -130,29 +130,5 @@ struct DecisionWriter {
 
     private mutating func append(_ text: String) {
         buffer.append(contentsOf: text.utf8)
-    }
-
-    /// Appends `text` (valid UTF-8) as a JSON string literal: quotes, backslashes and control
-    /// characters escaped, everything else as is.
-    static func appendJSONString(_ text: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in text {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(byte)
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
