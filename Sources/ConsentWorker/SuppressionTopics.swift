@@ -137,8 +137,21 @@ public final class SuppressionTopics: @unchecked Sendable {
     public func write(_ records: [Record], timeout: Duration = .seconds(10)) throws {
         writeLock.lock()
         defer { writeLock.unlock() }
+        try Self.write(records, with: producer, timeout: timeout)
+        // Known here at once, without waiting for this replica's follower to read it back.
+        for record in records where record.kind == "regulation" {
+            if let value = record.value {
+                regulations.byID.withLock { $0[String(decoding: record.key, as: UTF8.self)] = value }
+            }
+        }
+    }
+
+    /// Produces `records` and waits until the broker acknowledged every one; throws otherwise.
+    /// Also used by `consent-gate suppress`, which writes without following the topics.
+    /// `producer` must not be used by anyone else meanwhile: its reports are read here.
+    public static func write(_ records: [Record], with producer: KafkaProducer, timeout: Duration) throws {
         for (index, record) in records.enumerated() {
-            let headers = record.kind.map { KafkaHeaders([(Self.recordKindHeader, Array($0.utf8))]) }
+            let headers = record.kind.map { KafkaHeaders([(recordKindHeader, Array($0.utf8))]) }
             try record.key.withUnsafeBytes { key in
                 if let value = record.value {
                     try value.withUnsafeBytes { value in
@@ -161,12 +174,6 @@ public final class SuppressionTopics: @unchecked Sendable {
             }
         }
         if !failures.isEmpty { throw WriteError(failures: failures) }
-        // Known here at once, without waiting for this replica's follower to read it back.
-        for record in records where record.kind == "regulation" {
-            if let value = record.value {
-                regulations.byID.withLock { $0[String(decoding: record.key, as: UTF8.self)] = value }
-            }
-        }
     }
 
     /// The suppression topic key of a subject (emails in ASCII lower case, as the engine

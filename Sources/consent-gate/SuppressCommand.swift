@@ -101,23 +101,10 @@ struct SuppressCommand: AsyncParsableCommand {
         let base: KafkaProperties = ["bootstrap.servers": configuration.kafka.brokers]
         let producer = try KafkaProducer(properties: base.merging(KafkaProperties(configuration.kafka.producer)))
         defer { producer.close() }
-        for record in records {
-            try record.key.withUnsafeBytes { key in
-                if let value = record.value {
-                    try value.withUnsafeBytes { try producer.send(topic: record.topic, key: key, value: $0) }
-                } else {
-                    try producer.send(topic: record.topic, key: key, value: nil)
-                }
-            }
-        }
-        var acknowledged = 0
-        let deadline = ContinuousClock.now + .seconds(30)
-        while acknowledged < records.count {
-            guard ContinuousClock.now < deadline else { CommandSupport.exit(1, "suppress: not acknowledged by the broker in 30 s") }
-            producer.pollDeliveryReports(timeout: .milliseconds(100)) { report in
-                if let error = report.error { CommandSupport.exit(1, "suppress: \(report.topic): \(error)") }
-                acknowledged += 1
-            }
+        do {
+            try SuppressionTopics.write(records, with: producer, timeout: .seconds(30))
+        } catch {
+            CommandSupport.exit(1, "suppress: \(error)")
         }
         print("regulation \(regulation.id): \(type.rawValue) \(ids.count) \(options.type)(s)")
     }
