@@ -55,9 +55,9 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     swift build -c release --product consent-gate --scratch-path .build-release >&2
 fi
 [ -x "$WORKER" ] || { echo "bench: $WORKER missing" >&2; exit 2; }
-RDK="$(pkg-config --cflags --libs rdkafka)"
-gcc -O2 -o "$W/mockbroker" "$SHARED/mockbroker.c" $RDK
-gcc -O2 -o "$W/passthru" "$SHARED/passthru.c" $RDK
+read -ra RDK <<< "$(pkg-config --cflags --libs rdkafka)"
+gcc -O2 -o "$W/mockbroker" "$SHARED/mockbroker.c" "${RDK[@]}"
+gcc -O2 -o "$W/passthru" "$SHARED/passthru.c" "${RDK[@]}"
 python3 "$SHARED/gen_events.py" "$N" > "$W/events.tsv"
 
 HZ=$(getconf CLK_TCK)
@@ -69,7 +69,7 @@ idle_pct() {
     awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'
 }
 wait_quiet() {
-    local want=${QUIET_IDLE:-80} deadline=$((SECONDS + ${QUIET_WAIT:-180})) idle
+    local want=${QUIET_IDLE:-80} deadline=$((SECONDS + ${QUIET_WAIT:-180}))
     IDLE=$(idle_pct)
     (( want > 0 )) || return 0
     while (( IDLE < want && SECONDS < deadline )); do
@@ -81,18 +81,19 @@ cpu_per_event() { awk -v hz="$HZ" -v n="$N" '{ printf "%.2f", ($14 + $15) / hz *
 
 # run_one ROUND CONTENDER: sets LINE="round contender rate cpu_us broker_cpu_us elapsed idle_before"
 run_one() {
-    local round=$1 who=$2 topics d res
+    local round=$1 who=$2 d res
+    local -a topics=("events.raw:$P" events.dlq:4 consent.suppressions:4 consent.regulations:4 "consent.subscriptions:$P")
+    local -a dests=()
     wait_quiet
-    topics="events.raw:$P events.dlq:4 consent.suppressions:4 consent.regulations:4 consent.subscriptions:$P"
-    for d in $DESTS; do topics="$topics dest.$d:$P"; done
-    "$W/mockbroker" 1 $topics > "$W/boot" 2>/dev/null & MB=$!
+    for d in $DESTS; do topics+=("dest.$d:$P"); dests+=("dest.$d"); done
+    "$W/mockbroker" 1 "${topics[@]}" > "$W/boot" 2>/dev/null & MB=$!
     for _ in $(seq 50); do [ -s "$W/boot" ] && break; sleep 0.1; done
     local boot; boot=$(cat "$W/boot")
     python3 "$SHARED/preload.py" "$boot" events.raw "$W/events.tsv" > /dev/null
     local broker_before; broker_before=$(awk '{ print $14 + $15 }' "/proc/$MB/stat")
     case $who in
         passthru)
-            "$W/passthru" "$boot" events.raw $(for d in $DESTS; do echo "dest.$d"; done) \
+            "$W/passthru" "$boot" events.raw "${dests[@]}" \
                 > "$OUT/passthru-$round.log" 2>&1 & PID=$! ;;
         worker)
             # shellcheck disable=SC2086

@@ -23,6 +23,8 @@ create consent.suppressions 3 --config cleanup.policy=compact --config min.compa
 create consent.subscriptions 6 --config cleanup.policy=compact --config min.compaction.lag.ms=0
 # Regulation (delete/suppress) requests accepted by the admin API, for downstream deleters.
 create consent.regulations 3 --config retention.ms=2592000000
+# The audit stream (kafka.auditTopic): why each dropped event did not reach a destination.
+create consent.audit 6 --config retention.ms=2592000000
 # One topic per destination in deploy/kubernetes/base/policy.yaml (destinationTopicTemplate
 # "dest.{id}"). deploy/check.sh verifies this list matches the policy.
 for id in google-ads facebook-capi amplitude intercom braze-email s3-archive; do

