@@ -10,6 +10,7 @@ struct ConsentGate: AsyncParsableCommand {
             DemoCommand.self,
             SuppressCommand.self,
             CheckCommand.self,
+            TopicsCommand.self,
             DevBrokerCommand.self,
         ]
     )
