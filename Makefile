@@ -61,3 +61,12 @@ bench-suppressions: bootstrap
 .PHONY: bench-worker
 bench-worker: bootstrap
 	bench/run.sh $(BENCH_WORKER_ARGS)
+
+## Issue 9 fuzzing: libFuzzer targets for the scanner and decider, the subscription parsers, the
+## configuration loader and the admin API (Fuzz/, built into .build-fuzz with
+## -sanitize=fuzzer,address), seeded from ../shared/conformance at run time; each runs
+## FUZZ_SECONDS (CI: 60) after replaying Fuzz/regressions/. Prints executions per second.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: bootstrap
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

@@ -9,6 +9,9 @@ let package = Package(
     products: [
         .executable(name: "consent-gate", targets: ["consent-gate"]),
         .library(name: "ConsentEngine", targets: ["ConsentEngine"]),
+        // For the fuzz targets in Fuzz/ (a separate package): the loader and the admin routes.
+        .library(name: "ConsentConfig", targets: ["ConsentConfig"]),
+        .library(name: "ConsentAdmin", targets: ["ConsentAdmin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
