@@ -1,6 +1,8 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 SWIFT ?= swift
 CONFORMANCE ?= ../shared/conformance/run.py
+## consent-signals.md cases (TCF, GPP, US Privacy, Google Consent Mode, consentManagement).
+SIGNAL_CASES ?= $(dir $(CONFORMANCE))signals.json
 
 .PHONY: demo test test-full build release bootstrap
 
@@ -17,7 +19,8 @@ demo: bootstrap
 test: bootstrap
 	$(SWIFT) build --build-tests
 	CONSENT_GATE_METRICS_SCRAPE=$(CURDIR)/.build/metrics-scrape.txt $(SWIFT) test --skip-build
-	@if [ -f $(CONFORMANCE) ]; then python3 $(CONFORMANCE) -- .build/debug/consent-gate check; \
+	@if [ -f $(CONFORMANCE) ]; then python3 $(CONFORMANCE) -- .build/debug/consent-gate check && \
+		python3 $(CONFORMANCE) --cases $(SIGNAL_CASES) -- .build/debug/consent-gate check; \
 	else echo "conformance: $(CONFORMANCE) not found, skipped"; fi
 	deploy/check.sh --binary .build/debug/consent-gate --metrics .build/metrics-scrape.txt
 

@@ -97,16 +97,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
-        .testTarget(name: "ConsentEngineTests", dependencies: ["ConsentEngine"], swiftSettings: strict),
-        .testTarget(name: "ConsentConfigTests", dependencies: ["ConsentConfig"], swiftSettings: strict),
+        // The helpers every test target shares: threads for blocking work, seeded randomness,
+        // Kafka test clients, and the end-to-end harness that runs the `consent-gate` binary
+        // against a mock cluster (fixture, child processes, admin client).
+        .target(name: "TestSupport", dependencies: ["Kafka"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ConsentEngineTests", dependencies: ["ConsentEngine", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ConsentConfigTests", dependencies: ["ConsentConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ConsentAdminTests",
-            dependencies: ["ConsentAdmin", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["ConsentAdmin", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ConsentWorkerTests", dependencies: ["ConsentWorker", "Kafka"], swiftSettings: strict),
+        .testTarget(name: "ConsentWorkerTests", dependencies: ["ConsentWorker", "Kafka", "TestSupport"], swiftSettings: strict),
         // Runs the built `consent-gate` binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["consent-gate", "Kafka"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["consent-gate", "Kafka", "TestSupport"], swiftSettings: strict),
     ]
 )

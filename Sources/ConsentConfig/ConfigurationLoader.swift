@@ -47,7 +47,8 @@ struct ConfigurationReader {
     static let kafkaKeys = ["brokers", "groupId", "ingestTopic", "deadLetterTopic", "suppressionTopic", "subscriptionTopic", "regulationTopic", "auditTopic",
                             "destinationTopicTemplate", "consumer", "producer"]
     static let destinationKeys = ["id", "categories", "match", "missingConsent", "enforceConsent", "integrationName", "sale",
-                                  "channel", "subscriptionGroup", "topic"]
+                                  "channel", "subscriptionGroup", "topic", "tcf", "usOptOuts", "googleConsent"]
+    static let tcfKeys = ["vendorId", "purposes", "flexiblePurposes", "specialFeatures", "required"]
 
     mutating func read(_ root: Node?) -> Configuration? {
         guard let root else {
@@ -145,12 +146,32 @@ struct ConfigurationReader {
         if let v = map["channel"].flatMap({ choice($0, key("channel"), Channel.self) }) { destination.channel = v }
         if let v = map["subscriptionGroup"].flatMap({ string($0, key("subscriptionGroup"), nonEmpty: false) }) { destination.subscriptionGroup = v }
         if let v = map["topic"].flatMap({ topic($0, key("topic")) }) { destination.topic = v }
+        if let node = map["tcf"] { destination.tcf = tcfRequirement(node, key("tcf")) }
+        if let v = map["usOptOuts"].flatMap({ choiceList($0, key("usOptOuts"), USOptOut.self) }) { destination.usOptOuts = v }
+        if let v = map["googleConsent"].flatMap({ choiceList($0, key("googleConsent"), GoogleConsentType.self) }) { destination.googleConsent = v }
         if destination.topic == nil, Policy.isValidIdentifier(id) {
             // The template's output for this id must be a valid topic too (length limit).
             let resolved = destinationTopicTemplate.replacingOccurrences(of: KafkaSettings.idPlaceholder, with: id)
             if !Self.isTopicName(resolved) { issue(key("id"), .invalidTopicName(resolved), idNode) }
         }
         return destination
+    }
+
+    /// `tcf:` of a destination; ranges and list rules are checked with the policy.
+    private mutating func tcfRequirement(_ node: Node, _ path: String) -> TCFRequirement? {
+        guard let map = mapping(node, path, allowed: Self.tcfKeys) else { return nil }
+        let key = { (name: String) in "\(path).\(name)" }
+        guard let vendorNode = map["vendorId"] else {
+            issue(key("vendorId"), .missingKey, node)
+            return nil
+        }
+        guard let vendorId = int(vendorNode, key("vendorId")) else { return nil }
+        var requirement = TCFRequirement(vendorId: vendorId)
+        if let v = map["purposes"].flatMap({ intList($0, key("purposes")) }) { requirement.purposes = v }
+        if let v = map["flexiblePurposes"].flatMap({ intList($0, key("flexiblePurposes")) }) { requirement.flexiblePurposes = v }
+        if let v = map["specialFeatures"].flatMap({ intList($0, key("specialFeatures")) }) { requirement.specialFeatures = v }
+        if let v = map["required"].flatMap({ bool($0, key("required")) }) { requirement.required = v }
+        return requirement
     }
 
     // MARK: Typed readers; each reports its own issue and returns nil on failure.
@@ -205,6 +226,19 @@ struct ConfigurationReader {
         guard let items = sequence(node, path) else { return nil }
         let strings = items.enumerated().compactMap { i, item in string(item, "\(path)[\(i)]", nonEmpty: false) }
         return strings.count == items.count ? strings : nil
+    }
+
+    private mutating func intList(_ node: Node, _ path: String) -> [Int]? {
+        guard let items = sequence(node, path) else { return nil }
+        let values = items.enumerated().compactMap { i, item in int(item, "\(path)[\(i)]") }
+        return values.count == items.count ? values : nil
+    }
+
+    private mutating func choiceList<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) -> [E]?
+    where E.RawValue == String {
+        guard let items = sequence(node, path) else { return nil }
+        let values = items.enumerated().compactMap { i, item in choice(item, "\(path)[\(i)]", type) }
+        return values.count == items.count ? values : nil
     }
 
     private mutating func int(_ node: Node, _ path: String) -> Int? {

@@ -16,7 +16,20 @@ public final class CompiledPolicy: Sendable {
     let enforced: DestinationSet
     let matchAny: DestinationSet
     let denyMissing: DestinationSet
-    let sale: DestinationSet
+    /// Destinations with US opt-out classes (`usOptOuts`, `sale`): GPC, `usPrivacy` and GPP apply.
+    let usPrivacy: DestinationSet
+    /// `USOptOutSet` bits per destination.
+    let usOptOutClasses: [UInt8]
+    /// Destinations whose TCF requirements are checked: `enforceConsent` and `tcf`.
+    let tcfEnforced: DestinationSet
+    /// Per destination, its TCF requirements as masks (nil without `tcf`).
+    let tcfRules: [TCFRule?]
+    /// The vendors of `tcfEnforced`, looked up in one pass over a TC string's vendor sections.
+    let tcfVendors: [TCFVendor]
+    /// Destinations whose Google Consent Mode types are checked: `enforceConsent` and `googleConsent`.
+    let googleEnforced: DestinationSet
+    /// `GoogleConsentType.bit`s per destination.
+    let googleRequired: [UInt8]
     /// Every destination with a channel.
     let messaging: DestinationSet
     let subscriptionGroups: [[UInt8]?]
@@ -53,7 +66,9 @@ public final class CompiledPolicy: Sendable {
         var integrationDestinations: [DestinationSet] = []
         var required: [UInt64] = []
         var enforced = DestinationSet(), matchAny = DestinationSet(), denyMissing = DestinationSet()
-        var sale = DestinationSet(), messaging = DestinationSet()
+        var usPrivacy = DestinationSet(), messaging = DestinationSet()
+        var usOptOutClasses: [UInt8] = [], tcfRules: [TCFRule?] = [], tcfVendors: [TCFVendor] = [], googleRequired: [UInt8] = []
+        var tcfEnforced = DestinationSet(), googleEnforced = DestinationSet()
         var groups: [[UInt8]?] = []
         for (index, destination) in policy.destinations.enumerated() {
             var mask: UInt64 = 0
@@ -65,7 +80,17 @@ public final class CompiledPolicy: Sendable {
             if destination.enforceConsent && mask != 0 { enforced.insert(index) }
             if destination.match == .any { matchAny.insert(index) }
             if destination.missingConsent == .deny { denyMissing.insert(index) }
-            if destination.sale { sale.insert(index) }
+            let classes = destination.effectiveUSOptOuts.reduce(0) { $0 | $1.bit }
+            usOptOutClasses.append(classes)
+            if classes != 0 { usPrivacy.insert(index) }
+            tcfRules.append(destination.tcf.map(TCFRule.init))
+            if let tcf = destination.tcf, destination.enforceConsent {
+                tcfEnforced.insert(index)
+                tcfVendors.append(TCFVendor(destination: index, id: tcf.vendorId))
+            }
+            let google = destination.googleConsent.reduce(0) { $0 | $1.bit }
+            googleRequired.append(google)
+            if google != 0 && destination.enforceConsent { googleEnforced.insert(index) }
             if destination.channel != nil { messaging.insert(index) }
             groups.append(destination.subscriptionGroup.map { Array($0.utf8) })
 
@@ -85,7 +110,13 @@ public final class CompiledPolicy: Sendable {
         self.enforced = enforced
         self.matchAny = matchAny
         self.denyMissing = denyMissing
-        self.sale = sale
+        self.usPrivacy = usPrivacy
+        self.usOptOutClasses = usOptOutClasses
+        self.tcfEnforced = tcfEnforced
+        self.tcfRules = tcfRules
+        self.tcfVendors = tcfVendors
+        self.googleEnforced = googleEnforced
+        self.googleRequired = googleRequired
         self.messaging = messaging
         self.subscriptionGroups = groups
         self.channels = policy.destinations.map(\.channel)
@@ -118,5 +149,20 @@ public final class CompiledPolicy: Sendable {
     /// The category names of a category set.
     public func categoryNames(_ set: CategorySet) -> [String] {
         set.indices.map { categories[$0] }
+    }
+}
+
+/// A destination's `TCFRequirement` as TC-string masks (`TCFMask`).
+struct TCFRule: Sendable {
+    let requirement: TCFRequirement
+    let purposes: UInt32
+    let flexiblePurposes: UInt32
+    let specialFeatures: UInt32
+
+    init(_ requirement: TCFRequirement) {
+        self.requirement = requirement
+        purposes = TCFMask.of(requirement.purposes, width: 24)
+        flexiblePurposes = TCFMask.of(requirement.flexiblePurposes, width: 24)
+        specialFeatures = TCFMask.of(requirement.specialFeatures, width: 12)
     }
 }

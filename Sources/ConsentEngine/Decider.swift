@@ -48,10 +48,10 @@ public final class Decider {
         }
         decision.subscriptionUpdates = updates
 
-        // 2. A consent change skips consent and GPC so destinations learn about it.
+        // 2. A consent change skips consent, the CMP signals and GPC so destinations learn about it.
         if !event.pointee.isConsentChange {
-            // 3. Consent.
-            if event.pointee.hasPreferences {
+            // 3. Consent (`categoryPreferences`, else `consentManagement`).
+            if event.pointee.carriesPreferences {
                 let granted = event.pointee.grantedCategories.bits
                 var refused = DestinationSet()
                 for index in policy.enforced {
@@ -66,10 +66,35 @@ public final class Decider {
             decision.deliver.subtract(decision.consent)
             decision.deliver.subtract(decision.consentMissing)
 
-            // 4. Global Privacy Control.
+            // 3.1 IAB TCF.
+            let tcfCandidates = decision.deliver.intersection(policy.tcfEnforced)
+            if !tcfCandidates.isEmpty {
+                decision.tcf = tcfDrops(tcfCandidates, event, &decision.invalidSignals)
+                decision.deliver.subtract(decision.tcf)
+            }
+
+            // 3.2 Google Consent Mode.
+            if event.pointee.signals.hasGoogleConsent {
+                for index in decision.deliver.intersection(policy.googleEnforced)
+                where !SignalRules.googleAllows(event.pointee.signals, required: policy.googleRequired[index]) {
+                    decision.googleConsent.insert(index)
+                }
+                decision.deliver.subtract(decision.googleConsent)
+            }
+
+            // 4. Global Privacy Control (it wins), then the US opt-outs of usPrivacy and GPP.
             if event.pointee.gpc {
-                decision.gpc = decision.deliver.intersection(policy.sale)
+                decision.gpc = decision.deliver.intersection(policy.usPrivacy)
                 decision.deliver.subtract(decision.gpc)
+            } else if event.pointee.signals.hasUSPrivacySignal {
+                let candidates = decision.deliver.intersection(policy.usPrivacy)
+                if !candidates.isEmpty {
+                    let optOuts = SignalRules.usOptOuts(event.pointee.signals, invalid: &decision.invalidSignals)
+                    for index in candidates where policy.usOptOutClasses[index] & optOuts != 0 {
+                        decision.usPrivacy.insert(index)
+                    }
+                    decision.deliver.subtract(decision.usPrivacy)
+                }
             }
         }
 
@@ -87,6 +112,21 @@ public final class Decider {
         }
         decision.deliver.subtract(decision.unsubscribed)
         return .routed(decision)
+    }
+
+    /// The destinations of `candidates` whose TCF requirements the event does not meet; the TC
+    /// string is decoded once, when the first of them needs it.
+    private func tcfDrops(_ candidates: DestinationSet, _ event: UnsafePointer<ScannedEvent>, _ invalid: inout InvalidSignals) -> DestinationSet {
+        var drops = DestinationSet()
+        var tc = LazyTCString()
+        for index in candidates {
+            guard let rule = policy.tcfRules[index] else { continue }
+            let allowed = SignalRules.tcfAllows(
+                event.pointee.signals, rule, destination: index, tc: { tc.get(event.pointee.signals, policy, invalid: &invalid) },
+                report: { _ in false })
+            if !allowed { drops.insert(index) }
+        }
+        return drops
     }
 
     private func isSuppressed(_ event: UnsafePointer<ScannedEvent>, _ suppressions: Suppressions) -> Bool {

@@ -12,7 +12,10 @@ public struct Decision: Sendable, Equatable {
     public internal(set) var suppressed = DestinationSet()
     public internal(set) var consent = DestinationSet()
     public internal(set) var consentMissing = DestinationSet()
+    public internal(set) var tcf = DestinationSet()
+    public internal(set) var googleConsent = DestinationSet()
     public internal(set) var gpc = DestinationSet()
+    public internal(set) var usPrivacy = DestinationSet()
     public internal(set) var integrations = DestinationSet()
     public internal(set) var unsubscribed = DestinationSet()
     /// Policy categories the event granted (`true` in `categoryPreferences`).
@@ -22,6 +25,9 @@ public struct Decision: Sendable, Equatable {
     /// `inout` overload of `Decider.decide` does) and may publish them. Empty otherwise, and for
     /// suppressed subjects.
     public internal(set) var subscriptionUpdates: [SubscriptionUpdate] = []
+    /// Signals whose string had to be decoded for this event and did not decode
+    /// (`consent_gate_invalid_signals_total`).
+    public internal(set) var invalidSignals = InvalidSignals()
 
     init(deliver: DestinationSet, grantedCategories: CategorySet) {
         self.deliver = deliver
@@ -34,7 +40,10 @@ public struct Decision: Sendable, Equatable {
         case .suppressed: suppressed
         case .consent: consent
         case .consentMissing: consentMissing
+        case .tcf: tcf
+        case .googleConsent: googleConsent
         case .gpc: gpc
+        case .usPrivacy: usPrivacy
         case .integrations: integrations
         case .unsubscribed: unsubscribed
         }
@@ -45,7 +54,10 @@ public struct Decision: Sendable, Equatable {
         if suppressed.contains(index) { return .suppressed }
         if consent.contains(index) { return .consent }
         if consentMissing.contains(index) { return .consentMissing }
+        if tcf.contains(index) { return .tcf }
+        if googleConsent.contains(index) { return .googleConsent }
         if gpc.contains(index) { return .gpc }
+        if usPrivacy.contains(index) { return .usPrivacy }
         if integrations.contains(index) { return .integrations }
         if unsubscribed.contains(index) { return .unsubscribed }
         return nil

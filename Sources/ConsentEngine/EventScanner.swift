@@ -51,7 +51,9 @@ public final class EventScanner {
         } catch {
             return error
         }
-        return parser.firstInvalidReason()
+        if let reason = parser.firstInvalidReason() { return reason }
+        current.pointee.resolveConsentManagement()
+        return nil
     }
 }
 
@@ -75,6 +77,15 @@ struct EventParser {
         case type, event, messageId, userId, anonymousId
         case gpc
         case subscriptions
+        // CMP signals (consent-signals.md section 1).
+        case tcf, tcString, gdprApplies
+        case gpp, gppString, applicableSections, sectionId
+        case usPrivacy
+        case googleConsent
+        case googleConsentType(bit: UInt8)
+        case consentManagement
+        case consentIds(allowed: Bool)
+        case consentId(allowed: Bool)
 
         @inline(__always) var isSkip: Bool {
             if case .skip = self { return true }
@@ -156,8 +167,8 @@ struct EventParser {
             try parseObject(objectRole, depth: depth + 1)
         case UInt8(ascii: "["):
             guard depth < maxDepth else { throw .tooDeep }
-            if !role.isSkip { _ = note(.array, role) }
-            try parseArray(depth: depth + 1)
+            let elementRole = role.isSkip ? .skip : note(.array, role)
+            try parseArray(elementRole, depth: depth + 1)
         case UInt8(ascii: "\""):
             let raw = try scanString()
             if !role.isSkip { noteString(raw, role) }
@@ -171,9 +182,17 @@ struct EventParser {
             try expectLiteral("null")
             if !role.isSkip { _ = note(.null, role) }
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try scanNumber()
+            let isInteger = try scanNumber()
             if case .userId = role {
                 event.pointee.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: valueStart, count: p - valueStart))
+            }
+            if case .sectionId = role {
+                if isInteger {
+                    noteSectionId(UnsafeBufferPointer(start: valueStart, count: p - valueStart))
+                } else {
+                    noteRuleError(.signalInvalid)
+                }
+                return
             }
             if !role.isSkip { _ = note(.number, role) }
         default:
@@ -184,8 +203,8 @@ struct EventParser {
         }
     }
 
-    /// Applies a non-string value to its role; for objects, returns the role of the object itself
-    /// (`.skip` when the rules do not look inside).
+    /// Applies a non-string value to its role; for objects, returns the role of the object itself,
+    /// for arrays the role of their elements (`.skip` when the rules do not look inside).
     mutating func note(_ kind: Kind, _ role: Role) -> Role {
         switch role {
         case .root:
@@ -226,10 +245,59 @@ struct EventParser {
             if kind == .trueLiteral { event.pointee.gpc = true }
         case .type:
             event.pointee.hasType = true
-        case .skip, .email, .phone, .event, .messageId, .userId, .anonymousId, .subscriptions:
+        case .tcf:
+            if kind == .object {
+                event.pointee.signals.hasTCF = true
+                return .tcf
+            }
+            noteRuleError(.signalNotObject)
+        case .gpp:
+            if kind == .object {
+                event.pointee.signals.hasGPP = true
+                return .gpp
+            }
+            noteRuleError(.signalNotObject)
+        case .googleConsent:
+            if kind == .object {
+                event.pointee.signals.hasGoogleConsent = true
+                return .googleConsent
+            }
+            noteRuleError(.signalNotObject)
+        case .tcString, .gppString, .usPrivacy:
+            noteRuleError(.signalNotString)
+        case .gdprApplies:
+            if kind == .falseLiteral { event.pointee.signals.gdprDoesNotApply = true }
+        case .applicableSections:
+            if kind == .array {
+                event.pointee.signals.hasApplicableSections = true
+                return .sectionId
+            }
+            noteRuleError(.signalInvalid)
+        case .consentManagement:
+            if kind == .object {
+                event.pointee.signals.hasConsentManagement = true
+                return .consentManagement
+            }
+            noteRuleError(.signalInvalid)
+        case .consentIds(let allowed):
+            if kind == .array { return .consentId(allowed: allowed) }
+            noteRuleError(.signalInvalid)
+        case .sectionId, .consentId:
+            noteRuleError(.signalInvalid)
+        case .skip, .email, .phone, .event, .messageId, .userId, .anonymousId, .subscriptions, .googleConsentType:
             break
         }
         return .skip
+    }
+
+    /// An integer of `applicableSections` (its literal text, no fraction or exponent).
+    mutating func noteSectionId(_ text: UnsafeBufferPointer<UInt8>) {
+        guard text.first != UInt8(ascii: "-") else { return }
+        var value: UInt64 = 0
+        for digit in text {
+            value = min(value &* 10 &+ UInt64(digit &- UInt8(ascii: "0")), 1 << 40)
+        }
+        event.pointee.signals.applicableSections.insert(value)
     }
 
     mutating func noteString(_ raw: RawString, _ role: Role) {
@@ -251,6 +319,22 @@ struct EventParser {
             if raw.count > 0 { event.pointee.emails[source] = EventText(bytes: decoded(raw, keep: true)) }
         case .phone(let source):
             if raw.count > 0 { event.pointee.phones[source] = EventText(bytes: decoded(raw, keep: true)) }
+        case .tcString:
+            event.pointee.signals.tcString = EventText(bytes: decoded(raw, keep: true))
+        case .gppString:
+            event.pointee.signals.gppString = EventText(bytes: decoded(raw, keep: true))
+        case .usPrivacy:
+            event.pointee.signals.usPrivacy = EventText(bytes: decoded(raw, keep: true))
+        case .googleConsentType(let bit):
+            if equalsIgnoringASCIICase(decoded(raw, keep: false), "granted") { event.pointee.signals.googleGranted |= bit }
+        case .consentId(let allowed):
+            if let bit = policy.categoryBit(decoded(raw, keep: false)) {
+                if allowed {
+                    event.pointee.signals.allowedConsentIds.insert(bit)
+                } else {
+                    event.pointee.signals.deniedConsentIds.insert(bit)
+                }
+            }
         default:
             _ = note(.string, role)
         }
@@ -313,7 +397,7 @@ struct EventParser {
         }
     }
 
-    mutating func parseArray(depth: Int) throws(InvalidReason) {
+    mutating func parseArray(_ elementRole: Role, depth: Int) throws(InvalidReason) {
         p += 1
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
@@ -321,7 +405,7 @@ struct EventParser {
             return
         }
         while true {
-            try parseValue(.skip, depth: depth)
+            try parseValue(elementRole, depth: depth)
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","):
@@ -357,9 +441,43 @@ struct EventParser {
             if equals(key, "traits") { return (.contactHolder(.contextTraits), 1 << 1) }
             if equals(key, "messaging_subscriptions") { return (.subscriptions, 1 << 2) }
             if equals(key, "gpc") { return (.gpc, 1 << 3) }
+            if equals(key, "consentManagement") { return (.consentManagement, 1 << 4) }
             return (.skip, 0)
         case .consent:
-            return equals(key, "categoryPreferences") ? (.preferences, 1) : (.skip, 0)
+            switch key.count {
+            case 19 where equals(key, "categoryPreferences"): return (.preferences, 1 << 0)
+            case 3 where equals(key, "tcf"): return (.tcf, 1 << 1)
+            case 3 where equals(key, "gpp"): return (.gpp, 1 << 2)
+            case 9 where equals(key, "usPrivacy"): return (.usPrivacy, 1 << 3)
+            case 13 where equals(key, "googleConsent"): return (.googleConsent, 1 << 4)
+            default: return (.skip, 0)
+            }
+        case .tcf:
+            if equals(key, "tcString") { return (.tcString, 1 << 0) }
+            if equals(key, "gdprApplies") { return (.gdprApplies, 1 << 1) }
+            return (.skip, 0)
+        case .gpp:
+            if equals(key, "gppString") { return (.gppString, 1 << 0) }
+            if equals(key, "applicableSections") { return (.applicableSections, 1 << 1) }
+            return (.skip, 0)
+        case .googleConsent:
+            let type: GoogleConsentType
+            if equals(key, "ad_storage") {
+                type = .adStorage
+            } else if equals(key, "analytics_storage") {
+                type = .analyticsStorage
+            } else if equals(key, "ad_user_data") {
+                type = .adUserData
+            } else if equals(key, "ad_personalization") {
+                type = .adPersonalization
+            } else {
+                return (.skip, 0)
+            }
+            return (.googleConsentType(bit: type.bit), UInt64(type.bit))
+        case .consentManagement:
+            if equals(key, "allowedConsentIds") { return (.consentIds(allowed: true), 1 << 0) }
+            if equals(key, "deniedConsentIds") { return (.consentIds(allowed: false), 1 << 1) }
+            return (.skip, 0)
         case .contactHolder(let source):
             if equals(key, "email") { return (.email(source), 1 << 0) }
             if equals(key, "phone") { return (.phone(source), 1 << 1) }
@@ -474,7 +592,10 @@ struct EventParser {
 
     // MARK: Numbers and literals
 
-    mutating func scanNumber() throws(InvalidReason) {
+    /// Moves past a number; returns whether it is an integer (no fraction, no exponent).
+    @discardableResult
+    mutating func scanNumber() throws(InvalidReason) -> Bool {
+        var isInteger = true
         if peek() == UInt8(ascii: "-") { p += 1 }
         if peek() == UInt8(ascii: "0") {
             p += 1
@@ -484,16 +605,19 @@ struct EventParser {
             throw .invalidJSON
         }
         if peek() == UInt8(ascii: ".") {
+            isInteger = false
             p += 1
             guard isDigit(peek()) else { throw .invalidJSON }
             while isDigit(peek()) { p += 1 }
         }
         if peek() | 0x20 == UInt8(ascii: "e") {
+            isInteger = false
             p += 1
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { p += 1 }
             guard isDigit(peek()) else { throw .invalidJSON }
             while isDigit(peek()) { p += 1 }
         }
+        return isInteger
     }
 
     mutating func expectLiteral(_ literal: StaticString) throws(InvalidReason) {

@@ -79,6 +79,12 @@ public struct Destination: Sendable, Equatable {
     public var subscriptionGroup: String?
     /// Output topic; nil means the configured template with `{id}`.
     public var topic: String?
+    /// IAB TCF v2.2 requirements (consent-signals.md section 2); nil: TCF is not checked.
+    public var tcf: TCFRequirement?
+    /// US opt-out classes that block this destination; `sale: true` adds `.sale`.
+    public var usOptOuts: [USOptOut]
+    /// Google Consent Mode v2 types that must be `granted`.
+    public var googleConsent: [GoogleConsentType]
 
     public init(
         id: String,
@@ -90,7 +96,10 @@ public struct Destination: Sendable, Equatable {
         sale: Bool = false,
         channel: Channel? = nil,
         subscriptionGroup: String? = nil,
-        topic: String? = nil
+        topic: String? = nil,
+        tcf: TCFRequirement? = nil,
+        usOptOuts: [USOptOut] = [],
+        googleConsent: [GoogleConsentType] = []
     ) {
         self.id = id
         self.categories = categories
@@ -102,10 +111,76 @@ public struct Destination: Sendable, Equatable {
         self.channel = channel
         self.subscriptionGroup = subscriptionGroup
         self.topic = topic
+        self.tcf = tcf
+        self.usOptOuts = usOptOuts
+        self.googleConsent = googleConsent
     }
 
     /// The key looked up in an event's `integrations` object.
     public var effectiveIntegrationName: String { integrationName ?? id }
+
+    /// `usOptOuts` with `sale: true` as its shorthand for `.sale`.
+    public var effectiveUSOptOuts: Set<USOptOut> { Set(usOptOuts).union(sale ? [.sale] : []) }
+}
+
+/// A destination's IAB TCF v2.2 requirements (consent-signals.md section 2, rule 3.1).
+public struct TCFRequirement: Sendable, Equatable {
+    /// Global Vendor List id, 1...65535.
+    public var vendorId: Int
+    /// Purposes that need the user's consent (and the vendor's consent).
+    public var purposes: [Int]
+    /// Purposes that need consent, or legitimate interest (transparency and the vendor's LI bit).
+    public var flexiblePurposes: [Int]
+    /// Special features that need the user's opt-in.
+    public var specialFeatures: [Int]
+    /// Whether an event without a TCF signal is dropped.
+    public var required: Bool
+
+    public static let purposeRange = 1...24
+    public static let specialFeatureRange = 1...12
+    public static let vendorIdRange = 1...65535
+
+    public init(vendorId: Int, purposes: [Int] = [], flexiblePurposes: [Int] = [], specialFeatures: [Int] = [], required: Bool = false) {
+        self.vendorId = vendorId
+        self.purposes = purposes
+        self.flexiblePurposes = flexiblePurposes
+        self.specialFeatures = specialFeatures
+        self.required = required
+    }
+}
+
+/// A US privacy opt-out class (consent-signals.md rule 4).
+public enum USOptOut: String, Sendable, CaseIterable {
+    case sale
+    case sharing
+    case targetedAdvertising
+
+    /// Bit in a `USOptOutSet` mask.
+    var bit: UInt8 {
+        switch self {
+        case .sale: USOptOutSet.sale
+        case .sharing: USOptOutSet.sharing
+        case .targetedAdvertising: USOptOutSet.targetedAdvertising
+        }
+    }
+}
+
+/// A Google Consent Mode v2 consent type.
+public enum GoogleConsentType: String, Sendable, CaseIterable {
+    case adStorage = "ad_storage"
+    case analyticsStorage = "analytics_storage"
+    case adUserData = "ad_user_data"
+    case adPersonalization = "ad_personalization"
+
+    /// Bit in `ConsentSignals.googleGranted`.
+    var bit: UInt8 {
+        switch self {
+        case .adStorage: 1
+        case .analyticsStorage: 2
+        case .adUserData: 4
+        case .adPersonalization: 8
+        }
+    }
 }
 
 /// Where in the policy (and so in the configuration file) a problem is.
@@ -124,6 +199,10 @@ public enum PolicyLocation: Sendable, Equatable {
         case categories
         case subscriptionGroup
         case integrationName
+        case tcfVendorId
+        case tcfPurpose(index: Int)
+        case tcfFlexiblePurpose(index: Int)
+        case tcfSpecialFeature(index: Int)
     }
 
     /// The configuration-file key path, e.g. `destinations[2].categories[0]`.
@@ -142,6 +221,10 @@ public enum PolicyLocation: Sendable, Equatable {
             case .categories: "destinations[\(index)].categories"
             case .subscriptionGroup: "destinations[\(index)].subscriptionGroup"
             case .integrationName: "destinations[\(index)].integrationName"
+            case .tcfVendorId: "destinations[\(index)].tcf.vendorId"
+            case .tcfPurpose(let p): "destinations[\(index)].tcf.purposes[\(p)]"
+            case .tcfFlexiblePurpose(let p): "destinations[\(index)].tcf.flexiblePurposes[\(p)]"
+            case .tcfSpecialFeature(let f): "destinations[\(index)].tcf.specialFeatures[\(f)]"
             }
         }
     }
@@ -160,6 +243,10 @@ public enum PolicyProblem: Sendable, Equatable {
     case emptyName
     case subscriptionGroupWithoutChannel
     case noSuppressionIdentifiers
+    case outOfRange(value: Int, range: ClosedRange<Int>)
+    case purposeOneFlexible
+    case purposeInBothLists(Int)
+    case duplicateValue(Int)
 
     public var message: String {
         switch self {
@@ -174,6 +261,10 @@ public enum PolicyProblem: Sendable, Equatable {
         case .emptyName: "must not be empty"
         case .subscriptionGroupWithoutChannel: "subscriptionGroup requires channel (email, sms or whatsapp)"
         case .noSuppressionIdentifiers: "must name at least one of userId, anonymousId, email"
+        case .outOfRange(let v, let range): "must be in \(range.lowerBound)...\(range.upperBound), got \(v)"
+        case .purposeOneFlexible: "purpose 1 cannot be flexible (TCF allows it only with consent): list it under purposes"
+        case .purposeInBothLists(let p): "purpose \(p) is in both purposes and flexiblePurposes"
+        case .duplicateValue(let v): "\(v) is listed twice"
         }
     }
 }
@@ -256,6 +347,7 @@ extension Policy {
             if destination.integrationName == "" {
                 found.append(.init(.destination(index: d, field: .integrationName), .emptyName))
             }
+            if let tcf = destination.tcf { found += tcf.violations(destination: d) }
         }
         if used.count > CategorySet.capacity {
             found.append(.init(.categories, .tooManyCategories(count: used.count, capacity: CategorySet.capacity)))
@@ -274,5 +366,38 @@ extension Policy {
                 false
             }
         }
+    }
+}
+
+extension TCFRequirement {
+    /// Ranges, purpose 1 not flexible, no purpose in both lists, no value twice in a list.
+    func violations(destination d: Int) -> [PolicyViolation] {
+        var found: [PolicyViolation] = []
+        if !Self.vendorIdRange.contains(vendorId) {
+            found.append(.init(.destination(index: d, field: .tcfVendorId), .outOfRange(value: vendorId, range: Self.vendorIdRange)))
+        }
+        func check(_ values: [Int], _ range: ClosedRange<Int>, _ field: (Int) -> PolicyLocation.DestinationField) {
+            var seen: Set<Int> = []
+            for (i, value) in values.enumerated() {
+                let location = PolicyLocation.destination(index: d, field: field(i))
+                if !range.contains(value) {
+                    found.append(.init(location, .outOfRange(value: value, range: range)))
+                } else if !seen.insert(value).inserted {
+                    found.append(.init(location, .duplicateValue(value)))
+                }
+            }
+        }
+        check(purposes, Self.purposeRange) { .tcfPurpose(index: $0) }
+        check(flexiblePurposes, Self.purposeRange) { .tcfFlexiblePurpose(index: $0) }
+        check(specialFeatures, Self.specialFeatureRange) { .tcfSpecialFeature(index: $0) }
+        for (i, purpose) in flexiblePurposes.enumerated() {
+            let location = PolicyLocation.destination(index: d, field: .tcfFlexiblePurpose(index: i))
+            if purpose == 1 {
+                found.append(.init(location, .purposeOneFlexible))
+            } else if purposes.contains(purpose) {
+                found.append(.init(location, .purposeInBothLists(purpose)))
+            }
+        }
+        return found
     }
 }

@@ -38,6 +38,13 @@ public enum InvalidReason: UInt8, Sendable, CaseIterable, Error {
     case invalidSubscriptions
     /// A consent-change track event without `context.consent.categoryPreferences`.
     case consentChangeWithoutPreferences
+    /// `context.consent.tcf`, `gpp` or `googleConsent` is present but not an object.
+    case signalNotObject
+    /// `tcf.tcString`, `gpp.gppString` or `context.consent.usPrivacy` is present but not a string.
+    case signalNotString
+    /// `gpp.applicableSections` is not an array of integers, or `context.consentManagement` is
+    /// not an object whose `allowedConsentIds` / `deniedConsentIds` are arrays of strings.
+    case signalInvalid
 
     /// Stable snake_case identifier.
     public var code: String {
@@ -58,6 +65,9 @@ public enum InvalidReason: UInt8, Sendable, CaseIterable, Error {
         case .integrationsNotObject: "integrations_not_object"
         case .invalidSubscriptions: "invalid_subscriptions"
         case .consentChangeWithoutPreferences: "consent_change_without_preferences"
+        case .signalNotObject: "signal_not_object"
+        case .signalNotString: "signal_not_string"
+        case .signalInvalid: "signal_invalid"
         }
     }
 }
@@ -71,7 +81,13 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
     case suppressed
     case consent
     case consentMissing
+    /// The destination's IAB TCF requirements are not met (consent-signals.md 3.1).
+    case tcf
+    /// A Google Consent Mode type the destination lists is not `granted` (3.2).
+    case googleConsent
     case gpc
+    /// A US opt-out the destination lists, from `usPrivacy` or GPP (rule 4).
+    case usPrivacy
     case integrations
     case unsubscribed
 
@@ -81,7 +97,10 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
         case .suppressed: "suppressed"
         case .consent: "consent"
         case .consentMissing: "consent_missing"
+        case .tcf: "tcf"
+        case .googleConsent: "google_consent"
         case .gpc: "gpc"
+        case .usPrivacy: "us_privacy"
         case .integrations: "integrations"
         case .unsubscribed: "unsubscribed"
         }

@@ -84,8 +84,13 @@ public struct ScannedEvent {
     public internal(set) var phones = ContactAddresses()
     /// Whether `context.consent.categoryPreferences` is present (an object).
     public internal(set) var hasPreferences = false
-    /// Policy categories whose preference is the literal `true`.
+    /// Policy categories whose preference is the literal `true` (after the scan, when there is no
+    /// `categoryPreferences`, the ids `context.consentManagement` allows and does not deny).
     public internal(set) var grantedCategories = CategorySet()
+    /// The event carries preferences for rule 3: `categoryPreferences` or `consentManagement`.
+    public var carriesPreferences: Bool { hasPreferences || signals.hasConsentManagement }
+    /// TCF, GPP, US Privacy and Google Consent Mode signals, and `consentManagement`.
+    public internal(set) var signals = ConsentSignals()
     /// Destinations whose integration name maps to `false`.
     public internal(set) var integrationsDisabled = DestinationSet()
     /// Destinations whose integration name maps to the literal `true`.
@@ -98,4 +103,11 @@ public struct ScannedEvent {
     var subscriptionsRange: Range<Int>?
 
     init() {}
+
+    /// `consentManagement` is read as preferences when `categoryPreferences` is absent; an id
+    /// in both of its lists is refused.
+    mutating func resolveConsentManagement() {
+        guard !hasPreferences && signals.hasConsentManagement else { return }
+        grantedCategories = CategorySet(bits: signals.allowedConsentIds.bits & ~signals.deniedConsentIds.bits)
+    }
 }

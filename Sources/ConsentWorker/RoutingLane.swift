@@ -84,6 +84,7 @@ final class RoutingLane: @unchecked Sendable {
             send(message, to: context.outputs.deadLetter, headers: headers.view, token: partition.token(for: sequence), context)
 
         case .routed(let decision):
+            tally.count(decision.invalidSignals)
             let updates = decision.subscriptionUpdates
             if !updates.isEmpty {
                 // Later events see the change at once; other replicas through the topic.
@@ -142,11 +143,9 @@ final class RoutingLane: @unchecked Sendable {
         auditValue.append(contentsOf: #","reason":""#.utf8)
         auditValue.append(contentsOf: reason.code.utf8)
         auditValue.append(contentsOf: #"","notGranted":["#.utf8)
-        if reason == .consent {
-            for (index, category) in policy.categoryNames(decision.ungrantedCategories(forDestination: destination, in: policy)).enumerated() {
-                if index > 0 { auditValue.append(UInt8(ascii: ",")) }
-                Array(category.utf8).withUnsafeBytes { appendJSONString($0, to: &auditValue) }
-            }
+        for (index, name) in decider.notGranted(destination: destination, reason: reason, in: decision).enumerated() {
+            if index > 0 { auditValue.append(UInt8(ascii: ",")) }
+            Array(name.utf8).withUnsafeBytes { appendJSONString($0, to: &auditValue) }
         }
         auditValue.append(contentsOf: #"],"source":""#.utf8)
         auditValue.append(contentsOf: "\(context.ingestTopic)/\(message.partition)/\(message.offset)\"}".utf8)

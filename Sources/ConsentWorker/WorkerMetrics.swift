@@ -35,6 +35,10 @@ public struct RoutingMetrics: Sendable {
     let dropped: [[Counter]]
     /// Indexed by `InvalidReason.rawValue`.
     let deadLettered: [Counter]
+    /// `consent_gate_invalid_signals_total{signal}`, indexed by `SignalKind.rawValue`.
+    let invalidSignals = SignalKind.allCases.map {
+        Counter(label: "consent_gate_invalid_signals_total", dimensions: [("signal", $0.code)])
+    }
 
     public init(destinations: [Destination]) {
         delivered = destinations.map { Counter(label: "consent_gate_events_delivered_total", dimensions: [("destination", $0.id)]) }
@@ -58,6 +62,7 @@ struct RoutingTally {
     var delivered: [Int]
     var dropped: [[Int]]
     var deadLettered: [Int]
+    var invalidSignals = Array(repeating: 0, count: SignalKind.allCases.count)
 
     init(destinationCount: Int) {
         delivered = Array(repeating: 0, count: destinationCount)
@@ -81,5 +86,16 @@ struct RoutingTally {
             metrics.deadLettered[index].increment(by: deadLettered[index])
             deadLettered[index] = 0
         }
+        for index in invalidSignals.indices where invalidSignals[index] > 0 {
+            metrics.invalidSignals[index].increment(by: invalidSignals[index])
+            invalidSignals[index] = 0
+        }
+    }
+}
+
+extension RoutingTally {
+    mutating func count(_ signals: InvalidSignals) {
+        guard !signals.isEmpty else { return }
+        for kind in SignalKind.allCases where signals.contains(kind) { invalidSignals[Int(kind.rawValue)] += 1 }
     }
 }

@@ -21,6 +21,14 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "File with one suppressed subject id per line.")
     var suppressions: String?
 
+    @Flag(
+        name: .long,
+        help: """
+            Add "notGranted": {destination: [...]} to decided lines: per dropped destination, what was \
+            not granted (category ids, tcf:purpose:3, google:ad_user_data, us:sale, ...).
+            """)
+    var explain = false
+
     @Argument(help: "Events, one JSON object per line; '-' or omitted reads standard input.")
     var events: String?
 
@@ -38,7 +46,7 @@ struct CheckCommand: AsyncParsableCommand {
         let input = try LineReader(path: events)
         let decider = Decider(policy: policy)
         var subscriptions = SubscriptionStore()
-        var output = DecisionWriter(policy: policy)
+        var output = DecisionWriter(policy: policy, explain: explain)
         var lineNumber = 0
         try input.forEachLine(maxLineBytes: policy.limits.maxEventBytes) { line in
             lineNumber += 1
@@ -50,7 +58,7 @@ struct CheckCommand: AsyncParsableCommand {
                 case .invalid(let reason):
                     output.writeInvalid(line: lineNumber, reason: reason)
                 case .routed(let decision):
-                    output.write(decision, messageId: decider.lastEvent.messageId?.bytes)
+                    output.write(decision, messageId: decider.lastEvent.messageId?.bytes, decider: decider)
                 }
             }
         }
@@ -65,11 +73,13 @@ struct DecisionWriter {
     private let sortedIndices: [Int]
     /// Each destination id as a JSON string literal.
     private let quotedIds: [[UInt8]]
+    private let explain: Bool
     private var buffer: [UInt8] = []
     private static let flushThreshold = 1 << 16
 
-    init(policy: CompiledPolicy) {
+    init(policy: CompiledPolicy, explain: Bool = false) {
         self.policy = policy
+        self.explain = explain
         sortedIndices = policy.destinations.indices.sorted { policy.destinations[$0].id.utf8.lexicographicallyPrecedes(policy.destinations[$1].id.utf8) }
         quotedIds = policy.destinations.map { destination in
             var quoted: [UInt8] = []
@@ -84,7 +94,8 @@ struct DecisionWriter {
         flushIfFull()
     }
 
-    mutating func write(_ decision: Decision, messageId: UnsafeRawBufferPointer?) {
+    /// One decided line; with `explain`, `decider` (which decided it) names what was not granted.
+    mutating func write(_ decision: Decision, messageId: UnsafeRawBufferPointer?, decider: Decider) {
         append("{\"messageId\":")
         if let messageId {
             appendJSONString(messageId, to: &buffer)
@@ -107,8 +118,30 @@ struct DecisionWriter {
             buffer.append(contentsOf: quotedIds[index])
             append(":\"\(reason.code)\"")
         }
-        append("}}\n")
+        append("}")
+        if explain { writeNotGranted(decision, decider: decider) }
+        append("}\n")
         flushIfFull()
+    }
+
+    private mutating func writeNotGranted(_ decision: Decision, decider: Decider) {
+        append(",\"notGranted\":{")
+        var first = true
+        for index in sortedIndices {
+            guard let reason = decision.dropReason(forDestination: index) else { continue }
+            let names = decider.notGranted(destination: index, reason: reason, in: decision)
+            guard !names.isEmpty else { continue }
+            if !first { buffer.append(UInt8(ascii: ",")) }
+            first = false
+            buffer.append(contentsOf: quotedIds[index])
+            append(":[")
+            for (i, name) in names.enumerated() {
+                if i > 0 { buffer.append(UInt8(ascii: ",")) }
+                Array(name.utf8).withUnsafeBytes { appendJSONString($0, to: &buffer) }
+            }
+            append("]")
+        }
+        append("}")
     }
 
     mutating func flush() {

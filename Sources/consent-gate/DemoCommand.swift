@@ -154,10 +154,8 @@ struct DemoCommand: AsyncParsableCommand {
                 for index in policy.destinations.indices {
                     guard let reason = decision.dropReason(forDestination: index) else { continue }
                     var text = policy.destinations[index].id
-                    if reason == .consent {
-                        let missing = policy.categoryNames(decision.ungrantedCategories(forDestination: index, in: policy))
-                        text += " (no \(missing.joined(separator: "+")))"
-                    }
+                    let missing = decider.notGranted(destination: index, reason: reason, in: decision)
+                    if !missing.isEmpty { text += " (no \(missing.joined(separator: "+")))" }
                     drops[reason.code, default: []].append(text)
                 }
                 print("  \(label)\n       → delivered to \(delivered.isEmpty ? "nobody" : delivered.joined(separator: ", "))")

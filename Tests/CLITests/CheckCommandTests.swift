@@ -1,11 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `consent-gate check` as a user would.
 @Suite struct CheckCommandTests {
-    /// `consent-gate`, built next to the test bundle.
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("consent-gate").path
-
     struct Run {
         var status: Int32
         var stdout: String
@@ -14,20 +12,8 @@ import Testing
     }
 
     func run(_ arguments: [String], stdin: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["check"] + arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try runBinary(["check"] + arguments, stdin: Data((stdin ?? "").utf8))
+        return Run(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     func temporaryFile(_ name: String, _ contents: String) throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension EndToEnd {
@@ -17,9 +18,13 @@ extension EndToEnd {
             ])
             #expect(result.status == 0, "stderr:\n\(result.stderr.suffix(2000))")
             let output = result.stdout
-            #expect(output.contains("consumed 320   lag 0"), "\(output.prefix(1500))")
+            #expect(output.contains("consumed 323   lag 0"), "\(output.prefix(1500))")
             // Erin is on examples/suppressions.txt: both of her events are dropped everywhere.
             #expect(output.contains("track Order Completed from user-erin\n       → delivered to nobody\n         dropped [suppressed]"))
+            // CMP signals: a TC string without purpose 4 for Google; a GPP usnat sale opt-out.
+            #expect(output.contains("dropped [tcf]: google-ads (no tcf:purpose:4)"), "\(output.suffix(3000))")
+            #expect(output.contains("dropped [us_privacy]: facebook-capi (no us:sale)"), "\(output.suffix(3000))")
+            #expect(output.contains("dropped [google_consent]: google-ads (no google:ad_personalization)"), "\(output.suffix(3000))")
             // The malformed sample line goes to the dead-letter topic with its reason.
             #expect(output.contains("(malformed JSON)\n       → dead-letter topic: invalid_json"))
             // Every destination's delivered counter equals what its topic holds.

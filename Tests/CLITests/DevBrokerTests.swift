@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Synchronization
+import TestSupport
 import Testing
 
 /// Runs the built `consent-gate dev-broker` as a user would and talks Kafka to it.
@@ -17,7 +18,7 @@ struct DevBrokerTests {
         #expect(bootstrap.split(separator: ",").count == 2)
         #expect(try String(contentsOfFile: bootstrapFile, encoding: .utf8) == bootstrap + "\n")
 
-        let (partitions, received) = try await devBrokerThread {
+        let (partitions, received) = try await onThread {
             let admin = try KafkaAdmin(properties: ["bootstrap.servers": bootstrap])
             let partitions = try admin.partitionCount(topic: "demo.events", timeout: .seconds(5))
 
@@ -30,7 +31,7 @@ struct DevBrokerTests {
             var delivered = 0
             producer.pollDeliveryReports { if $0.error == nil { delivered += 1 } }
             producer.close()
-            guard delivered == 20 else { throw DevBrokerTestError("\(delivered) of 20 messages delivered") }
+            guard delivered == 20 else { throw HarnessError("\(delivered) of 20 messages delivered") }
 
             let consumer = try KafkaConsumer(
                 groupID: "dev-broker-test", properties: ["bootstrap.servers": bootstrap, "heartbeat.interval.ms": "100"])
@@ -63,18 +64,6 @@ struct DevBrokerTests {
     }
 }
 
-struct DevBrokerTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Blocking client work off Swift's cooperative pool.
-private func devBrokerThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
 /// `consent-gate dev-broker` as a child process, with its output collected as it arrives.
 final class DevBrokerProcess: Sendable {
     private let process: Process
@@ -86,14 +75,9 @@ final class DevBrokerProcess: Sendable {
     private let output = Collected()
     private let errors = Collected()
 
-    /// The binary next to this test bundle (e.g. `.build/debug/consent-gate`).
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("consent-gate")
-    }
-
     init(_ arguments: [String]) throws {
         process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = consentGateBinary
         process.arguments = ["dev-broker"] + arguments
         let stdout = Pipe()
         let stderr = Pipe()
@@ -115,10 +99,10 @@ final class DevBrokerProcess: Sendable {
             }) {
                 return line
             }
-            guard process.isRunning else { throw DevBrokerTestError("dev-broker exited early: \(standardError)") }
+            guard process.isRunning else { throw HarnessError("dev-broker exited early: \(standardError)") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw DevBrokerTestError("no bootstrap line within \(timeout); stderr: \(standardError)")
+        throw HarnessError("no bootstrap line within \(timeout); stderr: \(standardError)")
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -131,7 +115,7 @@ final class DevBrokerProcess: Sendable {
     func exitStatus(within timeout: Duration) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw DevBrokerTestError("dev-broker still running after \(timeout)") }
+            guard ContinuousClock.now < deadline else { throw HarnessError("dev-broker still running after \(timeout)") }
             try await Task.sleep(for: .milliseconds(20))
         }
         return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus

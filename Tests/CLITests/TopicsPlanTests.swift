@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `consent-gate topics plan` as an operator without Strimzi runs it. deploy/check.sh compares

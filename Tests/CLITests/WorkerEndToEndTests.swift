@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
 extension EndToEnd {
@@ -67,7 +68,7 @@ extension EndToEnd {
             let count = Self.full ? 200_000 : 40_000
             let fixture = try WorkerFixture(events: count, partitions: Self.full ? 64 : 16)
             async let producing: Void = fixture.preload(over: .seconds(Self.full ? 90 : 45))
-            var random = SplitMix64(seed: 7)
+            var random = SeededGenerator(seed: 7)
             for round in 0..<5 {
                 let worker = try fixture.startWorker(name: "crash-\(round)")
                 try await worker.waitForLog("[ConsentWorker] partitions assigned", within: .seconds(60))

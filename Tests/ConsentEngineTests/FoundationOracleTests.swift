@@ -1,5 +1,6 @@
 import ConsentEngine
 import Foundation
+import TestSupport
 import Testing
 
 /// Property test: on random and mutated inputs, the scanner accepts exactly what Foundation's

@@ -83,7 +83,10 @@ import Testing
             "invalid_json", "invalid_utf8", "too_large", "too_deep", "not_an_object", "missing_type", "unknown_type",
             "missing_identity", "duplicate_key", "context_not_object", "consent_not_object", "preferences_not_object",
             "preference_not_boolean", "integrations_not_object", "invalid_subscriptions", "consent_change_without_preferences",
+            "signal_not_object", "signal_not_string", "signal_invalid",
         ])
-        #expect(DropReason.allCases.map(\.code) == ["suppressed", "consent", "consent_missing", "gpc", "integrations", "unsubscribed"])
+        #expect(DropReason.allCases.map(\.code) == [
+            "suppressed", "consent", "consent_missing", "tcf", "google_consent", "gpc", "us_privacy", "integrations", "unsubscribed",
+        ])
     }
 }

@@ -6,21 +6,21 @@ import Testing
 /// config file, generated events preloaded into the ingest topic, and the real
 /// `consent-gate` binary run against it. Checks compare what reached every topic with what
 /// `consent-gate check` (the same engine, offline) decides for the same events.
-final class WorkerFixture: @unchecked Sendable {
-    static let destinations = ["google-ads", "facebook-capi", "amplitude", "intercom", "braze-email", "s3-archive"]
-    static let suppressedUsers = ["user-3", "user-17", "user-42"]
-    static let adminToken = "test-token-\(UUID().uuidString)"
+package final class WorkerFixture: @unchecked Sendable {
+    package static let destinations = ["google-ads", "facebook-capi", "amplitude", "intercom", "braze-email", "s3-archive"]
+    package static let suppressedUsers = ["user-3", "user-17", "user-42"]
+    package static let adminToken = "test-token-\(UUID().uuidString)"
 
-    let cluster: MockCluster
-    let directory: URL
-    let events: [GeneratedEvent]
-    let partitions: Int
-    let group: String
-    var configPath: String { directory.appendingPathComponent("policy.yaml").path }
-    var suppressionsPath: String { directory.appendingPathComponent("suppressed.txt").path }
-    var eventsPath: String { directory.appendingPathComponent("events.jsonl").path }
+    package let cluster: MockCluster
+    package let directory: URL
+    package let events: [GeneratedEvent]
+    package let partitions: Int
+    package let group: String
+    package var configPath: String { directory.appendingPathComponent("policy.yaml").path }
+    package var suppressionsPath: String { directory.appendingPathComponent("suppressed.txt").path }
+    package var eventsPath: String { directory.appendingPathComponent("events.jsonl").path }
 
-    init(events count: Int, partitions: Int = 16, seed: UInt64 = 1, brokers: Int = 1) throws {
+    package init(events count: Int, partitions: Int = 16, seed: UInt64 = 1, brokers: Int = 1) throws {
         cluster = try MockCluster(brokers: brokers)
         self.partitions = partitions
         group = "consent-gate-\(UUID().uuidString.prefix(8))"
@@ -83,7 +83,7 @@ final class WorkerFixture: @unchecked Sendable {
 
     /// Produces the generated events (or a range of them) to the ingest topic, keyed by
     /// subject, optionally spread over `duration` so a worker is mid-stream meanwhile.
-    func preload(_ range: Range<Int>? = nil, over duration: Duration = .zero) async throws {
+    package func preload(_ range: Range<Int>? = nil, over duration: Duration = .zero) async throws {
         let events = Array(self.events[range ?? self.events.indices])
         let bootstrap = cluster.bootstrapServers
         try await onThread {
@@ -94,7 +94,7 @@ final class WorkerFixture: @unchecked Sendable {
             var failures = 0
             var reported = 0
             for (index, event) in events.enumerated() {
-                try producer.sendText(topic: "events.raw", key: event.key, value: event.value)
+                try producer.send(topic: "events.raw", key: event.key, value: event.value)
                 reported += producer.pollDeliveryReports { if $0.error != nil { failures += 1 } }
                 if duration > .zero, index % 100 == 99 {
                     let due = start + perEvent * (index + 1)
@@ -114,7 +114,7 @@ final class WorkerFixture: @unchecked Sendable {
     private var workers: [(name: String, process: WorkerProcess)] = []
 
     /// Starts `consent-gate run` against the cluster.
-    func startWorker(name: String = "worker", arguments: [String] = []) throws -> WorkerProcess {
+    package func startWorker(name: String = "worker", arguments: [String] = []) throws -> WorkerProcess {
         let worker = try WorkerProcess(
             arguments: ["run", "--config", configPath, "--suppressions", suppressionsPath] + arguments,
             environment: ["CONSENT_GATE_BROKERS": cluster.bootstrapServers, "CONSENT_GATE_ADMIN_TOKEN": Self.adminToken],
@@ -124,25 +124,25 @@ final class WorkerFixture: @unchecked Sendable {
     }
 
     /// Throws when the most recently started worker has exited: waiting on it is pointless.
-    func expectLatestWorkerRunning() throws {
+    package func expectLatestWorkerRunning() throws {
         if let latest = workers.last, !latest.process.process.isRunning {
             throw HarnessError("worker \(latest.name) exited with status \(latest.process.process.terminationStatus)\n\(workerLogs)")
         }
     }
 
     /// The end of every worker's log, for failure messages.
-    var workerLogs: String {
+    package var workerLogs: String {
         workers.map { "--- \($0.name) (pid \($0.process.pid)):\n\($0.process.logText.suffix(2500))" }.joined(separator: "\n")
     }
 
     /// Messages in `topic` now (sum of high watermarks).
-    func messageCount(_ topic: String) throws -> Int {
+    package func messageCount(_ topic: String) throws -> Int {
         let admin = try KafkaAdmin(properties: ["bootstrap.servers": cluster.bootstrapServers])
         return try admin.watermarks(topic: topic, timeout: .seconds(10)).reduce(0) { $0 + Int($1.high) }
     }
 
     /// Waits until at least `count` messages are in `topic`: the worker is routing.
-    func waitForMessages(in topic: String, atLeast count: Int, within timeout: Duration) async throws {
+    package func waitForMessages(in topic: String, atLeast count: Int, within timeout: Duration) async throws {
         try await onThread {
             let deadline = ContinuousClock.now + timeout
             while try self.messageCount(topic) < count {
@@ -155,7 +155,7 @@ final class WorkerFixture: @unchecked Sendable {
 
     /// Waits until the latest worker routes and the group has committed every ingest
     /// partition up to its high watermark.
-    func waitUntilCommitted(within timeout: Duration) async throws {
+    package func waitUntilCommitted(within timeout: Duration) async throws {
         try await workers.last?.process.waitForLog("[ConsentWorker] partitions assigned", within: timeout)
         let bootstrap = cluster.bootstrapServers
         let group = self.group
@@ -177,7 +177,7 @@ final class WorkerFixture: @unchecked Sendable {
 
     /// Every message of these topics, read from the beginning by one consumer (one group
     /// join), per topic in partition/offset order.
-    func readAll(_ topics: [String]) async throws -> [String: [Output]] {
+    package func readAll(_ topics: [String]) async throws -> [String: [Output]] {
         let bootstrap = cluster.bootstrapServers
         let byValue = Dictionary(events.enumerated().map { ($1.value, $0) }, uniquingKeysWith: { first, _ in first })
         return try await onThread {
@@ -217,7 +217,7 @@ final class WorkerFixture: @unchecked Sendable {
 
     /// What `consent-gate check` decides for the generated events: per destination the
     /// delivered event indices, and the invalid ones.
-    func expectedRouting() throws -> (deliveries: [String: Set<Int>], invalid: Set<Int>) {
+    package func expectedRouting() throws -> (deliveries: [String: Set<Int>], invalid: Set<Int>) {
         let result = try runBinary(["check", "--config", configPath, "--suppressions", suppressionsPath, eventsPath])
         guard result.status == 0 else { throw HarnessError("check exited \(result.status): \(result.stderr)") }
         var deliveries = Dictionary(uniqueKeysWithValues: Self.destinations.map { ($0, Set<Int>()) })
@@ -238,7 +238,7 @@ final class WorkerFixture: @unchecked Sendable {
     /// Reads every output topic and checks it against `check`: each destination holds exactly
     /// the events delivered to it (as a set), the DLQ exactly the invalid ones, and per key the
     /// input order is kept. Returns the number of duplicate outputs (at-least-once).
-    func verifyOutputs(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
+    package func verifyOutputs(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
         let expected = try expectedRouting()
         var duplicates = 0
         let topics = try await readAll(Self.destinations.map { "dest.\($0)" } + ["events.dlq"])
@@ -276,213 +276,12 @@ final class WorkerFixture: @unchecked Sendable {
         #expect(violations == 0, "\(topic): \(violations) outputs out of per-key input order", sourceLocation: sourceLocation)
     }
 
-    struct Output: Sendable {
+    package struct Output: Sendable {
         /// Index of the generated event whose value this is; nil if it matches none.
-        let event: Int?
-        let partition: Int32
-        let offset: Int64
-        let key: String
-        let headers: [String: String]
-    }
-}
-
-/// A `consent-gate` child process with its output in a log file.
-final class WorkerProcess: @unchecked Sendable {
-    let process = Process()
-    let log: URL
-
-    init(arguments: [String], environment: [String: String], log: URL) throws {
-        self.log = log
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = consentGateBinary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-    func kill(_ signal: Int32) { _ = Glibc.kill(process.processIdentifier, signal) }
-
-    /// The admin listener's port, from the worker's "admin listening" log line.
-    func adminPort(within timeout: Duration = .seconds(60)) async throws -> Int {
-        try await waitForLog("admin listening", within: timeout)
-        let line = logText.split(separator: "\n").first { $0.contains("admin listening") } ?? ""
-        guard let range = line.range(of: #"address=[^ ]*:(\d+)"#, options: .regularExpression),
-            let port = Int(line[range].split(separator: ":").last ?? "")
-        else { throw HarnessError("no admin port in: \(line)") }
-        return port
-    }
-
-    /// Waits until the log contains `text` (e.g. the worker's "partitions assigned").
-    func waitForLog(_ text: String, within timeout: Duration) async throws {
-        try await onThread {
-            let deadline = ContinuousClock.now + timeout
-            while !self.logText.contains(text) {
-                guard self.process.isRunning else { throw HarnessError("worker exited before logging \"\(text)\":\n\(self.logText.suffix(2500))") }
-                guard ContinuousClock.now < deadline else { throw HarnessError("worker did not log \"\(text)\"") }
-                Thread.sleep(forTimeInterval: 0.05)  // polling the log file; no event to await
-            }
-        }
-    }
-
-    /// Waits for exit (bounded) and returns the status; kills the process if it hangs.
-    func waitForExit(within timeout: Duration) async throws -> Int32 {
-        let process = self.process
-        return try await onThread {
-            let deadline = ContinuousClock.now + timeout
-            while process.isRunning {
-                guard ContinuousClock.now < deadline else {
-                    Glibc.kill(process.processIdentifier, SIGKILL)
-                    process.waitUntilExit()
-                    throw HarnessError("process did not exit within \(timeout)")
-                }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return process.terminationStatus
-        }
-    }
-
-    deinit {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-    }
-}
-
-/// One generated event: its Kafka key and JSON value (unique per event).
-struct GeneratedEvent: Sendable {
-    let key: String
-    let value: String
-}
-
-/// Deterministic Segment-spec events covering every routing path: invalid events, suppressed
-/// users, no consent, consent changes, GPC, integrations, and identify events that change
-/// email subscriptions (keyed by user, so per-partition order decides them like `check`).
-struct EventGenerator {
-    private var random: SplitMix64
-
-    init(seed: UInt64) { random = SplitMix64(seed: seed) }
-
-    mutating func events(_ count: Int) -> [GeneratedEvent] {
-        (0..<count).map { event($0) }
-    }
-
-    private mutating func chance(_ percent: UInt64) -> Bool { random.next() % 100 < percent }
-
-    private mutating func event(_ index: Int) -> GeneratedEvent {
-        let user = "user-\(random.next() % 500)"
-        let id = "m-\(index)"
-        let email = "\(user)@example.com"
-        if chance(1) { return GeneratedEvent(key: user, value: #"{"type":"track","messageId":"\#(id)",broken"#) }
-        if chance(1) { return GeneratedEvent(key: user, value: #"{"event":"No Type","messageId":"\#(id)","userId":"\#(user)"}"#) }
-        if chance(1) {
-            return GeneratedEvent(key: user, value: #"{"type":"track","messageId":"\#(id)","userId":"\#(user)","context":{"consent":{"categoryPreferences":{"Analytics":"yes"}}}}"#)
-        }
-        var context: [String] = [#""traits":{"email":"\#(email)"}"#]
-        if !chance(5) {
-            let categories = ["Advertising", "Analytics", "Functional", "DataSharing"].map { "\"\($0)\":\(chance(70))" }
-            context.append(#""consent":{"categoryPreferences":{\#(categories.joined(separator: ","))}}"#)
-        }
-        if chance(3) { context.append(#""gpc":true"#) }
-        let integrations = chance(3) ? #","integrations":{"All":false,"Amplitude":true}"# : (chance(3) ? #","integrations":{"Google Ads":false}"# : "")
-        let body: String
-        switch random.next() % 20 {
-        case 0:
-            body = #""type":"track","event":"Segment Consent Preference Updated""#
-        case 1, 2, 3:
-            let status = ["SUBSCRIBED", "subscribed", "UNSUBSCRIBED", "DID_NOT_SUBSCRIBE"][Int(random.next() % 4)]
-            context.append(#""messaging_subscriptions":[{"key":"\#(email)","type":"EMAIL","status":"\#(status)"}]"#)
-            body = #""type":"identify","traits":{"email":"\#(email)","plan":"pro"}"#
-        case 4, 5:
-            body = #""type":"page","name":"Pricing","properties":{"path":"/pricing"}"#
-        default:
-            body = #""type":"track","event":"Order Completed","properties":{"revenue":\#(random.next() % 500),"currency":"EUR"}"#
-        }
-        let value = #"{\#(body),"messageId":"\#(id)","userId":"\#(user)","anonymousId":"anon-\#(index)","context":{\#(context.joined(separator: ","))}\#(integrations)}"#
-        return GeneratedEvent(key: user, value: value)
-    }
-}
-
-/// A small, fast, seedable generator so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}
-
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The `consent-gate` binary built next to this test bundle, or `CONSENT_GATE_BINARY` (e.g. a
-/// release build for `make bench-suppressions`).
-let consentGateBinary: URL = {
-    if let path = ProcessInfo.processInfo.environment["CONSENT_GATE_BINARY"] { return URL(fileURLWithPath: path) }
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let candidates = [bundle, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-    return candidates.map { $0.appendingPathComponent("consent-gate") }
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? bundle.appendingPathComponent("consent-gate")
-}()
-
-/// Runs the binary to completion, capturing its output.
-func runBinary(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = consentGateBinary
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    if let stdin {
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        input.fileHandleForWriting.write(stdin)
-        try input.fileHandleForWriting.close()
-    } else {
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-    // Read stderr concurrently with stdout so a full pipe cannot block the child.
-    nonisolated(unsafe) var errData = Data()
-    let errRead = DispatchGroup()
-    DispatchQueue.global().async(group: errRead) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    errRead.wait()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-}
-
-/// Runs blocking work on a dedicated thread, off Swift's cooperative pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
-extension KafkaProducer {
-    func sendText(topic: String, key: String, value: String) throws {
-        try Array(key.utf8).withUnsafeBytes { key in
-            try Array(value.utf8).withUnsafeBytes { value in
-                try send(topic: topic, key: key, value: value)
-            }
-        }
+        package let event: Int?
+        package let partition: Int32
+        package let offset: Int64
+        package let key: String
+        package let headers: [String: String]
     }
 }

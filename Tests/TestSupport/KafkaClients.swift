@@ -1,38 +1,22 @@
 import Foundation
 import Kafka
-import Testing
-
-/// Runs blocking Kafka work on a dedicated thread, keeping it off Swift's cooperative pool so
-/// tests can run in parallel. Assertions belong in the async caller (`#expect` needs the test's
-/// task context), so bodies return what they observed.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.start()
-    }
-}
 
 /// A name no other test (or earlier run against the same broker) uses.
-func uniqueName(_ prefix: String) -> String {
+package func uniqueName(_ prefix: String) -> String {
     "\(prefix)-\(UUID().uuidString.prefix(8))"
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
 /// A consumed message, copied out of its batch for checking.
-struct Received: Sendable, Hashable {
-    let partition: Int32
-    let offset: Int64
-    let key: String
-    let value: String
-    let headers: [String: String]
+package struct Received: Sendable, Hashable {
+    package let partition: Int32
+    package let offset: Int64
+    package let key: String
+    package let value: String
+    package let headers: [String: String]
 }
 
 extension KafkaMessage {
-    var received: Received {
+    package var received: Received {
         var headerValues: [String: String] = [:]
         for header in headers.map(Array.init) ?? [] {
             headerValues[header.name] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "<null>"
@@ -45,16 +29,16 @@ extension KafkaMessage {
     }
 }
 
-func properties(_ cluster: MockCluster, _ extra: KafkaProperties = [:]) -> KafkaProperties {
+package func properties(_ cluster: MockCluster, _ extra: KafkaProperties = [:]) -> KafkaProperties {
     KafkaProperties(dictionaryLiteral: ("bootstrap.servers", cluster.bootstrapServers)).merging(extra)
 }
 
 /// Consumer settings that make the mock's group protocol quick: fast heartbeats so rebalances
 /// are noticed in tens of milliseconds rather than seconds.
-let fastGroup: KafkaProperties = ["heartbeat.interval.ms": "100", "session.timeout.ms": "6000"]
+package let fastGroup: KafkaProperties = ["heartbeat.interval.ms": "100", "session.timeout.ms": "6000"]
 
 /// Reads until `count` messages (errors are thrown) or the deadline.
-func consume(_ consumer: KafkaConsumer, count: Int, within timeout: Duration) throws -> [Received] {
+package func consume(_ consumer: KafkaConsumer, count: Int, within timeout: Duration) throws -> [Received] {
     let deadline = ContinuousClock.now + timeout
     var received: [Received] = []
     while received.count < count {
@@ -69,7 +53,7 @@ func consume(_ consumer: KafkaConsumer, count: Int, within timeout: Duration) th
 }
 
 /// Serves delivery reports until `count` arrived or the deadline.
-func collectReports(_ producer: KafkaProducer, count: Int, within timeout: Duration) throws -> [DeliveryReport] {
+package func collectReports(_ producer: KafkaProducer, count: Int, within timeout: Duration) throws -> [DeliveryReport] {
     let deadline = ContinuousClock.now + timeout
     var reports: [DeliveryReport] = []
     while reports.count < count {
@@ -80,7 +64,7 @@ func collectReports(_ producer: KafkaProducer, count: Int, within timeout: Durat
 }
 
 extension KafkaProducer {
-    func send(topic: String, partition: Int32? = nil, key: String, value: String, headers: KafkaHeaders? = nil, opaque: UInt = 0)
+    package func send(topic: String, partition: Int32? = nil, key: String, value: String, headers: KafkaHeaders? = nil, opaque: UInt = 0)
         throws(KafkaError)
     {
         var failure: KafkaError?

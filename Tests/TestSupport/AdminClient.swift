@@ -4,25 +4,30 @@ import FoundationNetworking
 #endif
 
 /// A small HTTP client for a worker's admin listener.
-struct AdminClient: Sendable {
-    let port: Int
-    var token: String? = WorkerFixture.adminToken
+package struct AdminClient: Sendable {
+    package let port: Int
+    package var token: String?
 
-    struct Response: Sendable {
-        let status: Int
-        let body: String
-        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
+    package init(port: Int, token: String? = WorkerFixture.adminToken) {
+        self.port = port
+        self.token = token
     }
 
-    func get(_ path: String) async throws -> Response {
+    package struct Response: Sendable {
+        package let status: Int
+        package let body: String
+        package var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
+    }
+
+    package func get(_ path: String) async throws -> Response {
         try await send("GET", path, body: nil)
     }
 
-    func post(_ path: String, json: Any) async throws -> Response {
+    package func post(_ path: String, json: Any) async throws -> Response {
         try await send("POST", path, body: try JSONSerialization.data(withJSONObject: json))
     }
 
-    func send(_ method: String, _ path: String, body: Data?) async throws -> Response {
+    package func send(_ method: String, _ path: String, body: Data?) async throws -> Response {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 10
@@ -36,7 +41,7 @@ struct AdminClient: Sendable {
     }
 
     /// Sample values of a metric from `/metrics`, by label set text (e.g. `destination="amplitude"`).
-    func metric(_ name: String) async throws -> [String: Double] {
+    package func metric(_ name: String) async throws -> [String: Double] {
         let text = try await get("/metrics").body
         var values: [String: Double] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
