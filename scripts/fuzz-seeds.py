@@ -74,17 +74,22 @@ def conformance_seeds():
         import differential  # noqa: E402  (the generator of the differential test)
 
         seed("fuzz-config", json.dumps(differential.CONFIG, ensure_ascii=False, indent=1))
-        generator = differential.Gen(1)  # the list FuzzPolicies.swift compiles in is Gen(1)'s
-        for i in range(300):
-            line = generator.event(i)
-            seed("fuzz-scanner", line)
-            value = subscriptions_of(line)
-            if value is not None:
-                seed("fuzz-subscriptions", value)
-        for stream in range(20):
-            seed("fuzz-scanner", "\n".join(generator.event(1000 + stream * 8 + i) for i in range(8)))
-        for _ in range(60):
-            seed("fuzz-subscriptions", generator.subscriptions())
+        seed("fuzz-config", json.dumps(differential.SIGNALS_CONFIG, ensure_ascii=False, indent=1))
+        # The list FuzzPolicies.swift compiles in is Gen(1)'s. With signals, events carry TC, GPP
+        # and US Privacy strings (valid and broken, made with signals.py), Consent Mode states and
+        # consentManagement.
+        for signals in (False, True):
+            generator = differential.Gen(1, signals=signals)
+            for i in range(300):
+                line = generator.event(i)
+                seed("fuzz-scanner", line)
+                value = subscriptions_of(line)
+                if value is not None:
+                    seed("fuzz-subscriptions", value)
+            for stream in range(20):
+                seed("fuzz-scanner", "\n".join(generator.event(1000 + stream * 8 + i) for i in range(8)))
+            for _ in range(30):
+                seed("fuzz-subscriptions", generator.subscriptions())
 
 
 def repository_seeds():

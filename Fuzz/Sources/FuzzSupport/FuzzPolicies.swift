@@ -30,11 +30,13 @@ public struct FuzzPolicy: Sendable {
 
 extension FuzzPolicy {
     /// The policies every event is decided against. They are the conformance configurations
-    /// (../shared/conformance: differential.py's CONFIG, visible.json's consent suite with tight
-    /// limits so size and depth errors are reached), compiled into the binary so a finding
+    /// (../shared/conformance: differential.py's CONFIG and SIGNALS_CONFIG, whose destinations
+    /// need TCF, GPP, US Privacy and Consent Mode signals, and visible.json's consent suite with
+    /// tight limits so size and depth errors are reached), compiled into the binary so a finding
     /// replays without any file beside it.
     public static let all: [FuzzPolicy] = [
         FuzzPolicy(name: "differential.yaml", configuration: differentialConfiguration, suppressed: differentialSuppressed),
+        FuzzPolicy(name: "differential-signals.yaml", configuration: differentialSignalsConfiguration, suppressed: differentialSuppressed),
         FuzzPolicy(name: "visible-consent.yaml", configuration: visibleConsentConfiguration, suppressed: ["user-suppressed", "u-4", "42"]),
     ]
 
@@ -58,6 +60,28 @@ extension FuzzPolicy {
           {"id": "sms", "channel": "sms"},
           {"id": "s3"},
           {"id": "archive", "categories": ["Advertising"], "enforceConsent": false}]}
+        """
+
+    static let differentialSignalsConfiguration = """
+        {"categories": ["Advertising", "Analytics", "Functional", "DataSharing", "Persönlich"],
+         "suppression": {"identifiers": ["userId", "anonymousId", "email"]},
+         "destinations": [
+          {"id": "ads", "categories": ["Advertising"], "integrationName": "Google Ads", "sale": true,
+           "tcf": {"vendorId": 755, "purposes": [1, 3, 4], "flexiblePurposes": [2, 7], "specialFeatures": [1]},
+           "googleConsent": ["ad_user_data", "ad_personalization"]},
+          {"id": "fb", "categories": ["Advertising", "DataSharing"], "usOptOuts": ["sale", "sharing"],
+           "tcf": {"vendorId": 89, "purposes": [1], "required": true}},
+          {"id": "amp", "categories": ["Analytics"], "integrationName": "Amplitude", "googleConsent": ["analytics_storage"],
+           "tcf": {"vendorId": 300, "flexiblePurposes": [8, 9, 10]}},
+          {"id": "anyd", "categories": ["Analytics", "Persönlich"], "match": "any", "usOptOuts": ["targetedAdvertising"]},
+          {"id": "strict", "categories": ["Functional"], "missingConsent": "deny", "googleConsent": ["ad_storage"]},
+          {"id": "mail", "categories": ["Functional"], "channel": "email", "integrationName": "Braze",
+           "tcf": {"vendorId": 300, "purposes": [1], "specialFeatures": [2]}},
+          {"id": "news", "channel": "email", "subscriptionGroup": "Newsletter"},
+          {"id": "sms", "channel": "sms", "usOptOuts": ["sharing"]},
+          {"id": "s3"},
+          {"id": "archive", "categories": ["Advertising"], "enforceConsent": false,
+           "tcf": {"vendorId": 755, "purposes": [1], "required": true}, "googleConsent": ["ad_storage"]}]}
         """
 
     static let visibleConsentConfiguration = """
