@@ -12,7 +12,7 @@ read -r -a targets <<<"${FUZZ_TARGETS:-fuzz-scanner fuzz-subscriptions fuzz-conf
 scratch=.build-fuzz
 # gold cannot link libFuzzer into SwiftPM executables; the toolchain's lld can.
 build=(swift build --package-path Fuzz --scratch-path "$scratch" -c release
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+    -Xswiftc "-sanitize=fuzzer,address" -Xswiftc -use-ld=lld)
 for target in "${targets[@]}"; do "${build[@]}" --product "$target"; done
 bin=$("${build[@]}" --show-bin-path)
 
