@@ -177,15 +177,19 @@ public final class SuppressionTopics: @unchecked Sendable {
     /// Also used by `consent-gate suppress`, which writes without following the topics.
     /// `producer` must not be used by anyone else meanwhile: its reports are read here.
     public static func write(_ records: [Record], with producer: KafkaProducer, timeout: Duration) throws {
-        for (index, record) in records.enumerated() {
+        // Reports are told apart by a token of this write, not by record index: a write that
+        // timed out leaves its records in flight, and their late reports must not count toward
+        // a later write (issue 9, defect 4).
+        let token = writeTokens.add(1, ordering: .relaxed).newValue
+        for record in records {
             let headers = record.kind.map { KafkaHeaders([(recordKindHeader, Array($0.utf8))]) }
             try record.key.withUnsafeBytes { key in
                 if let value = record.value {
                     try value.withUnsafeBytes { value in
-                        try producer.send(topic: record.topic, key: key, value: value, headers: headers?.view, opaque: UInt(index))
+                        try producer.send(topic: record.topic, key: key, value: value, headers: headers?.view, opaque: token)
                     }
                 } else {
-                    try producer.send(topic: record.topic, key: key, value: nil, headers: headers?.view, opaque: UInt(index))
+                    try producer.send(topic: record.topic, key: key, value: nil, headers: headers?.view, opaque: token)
                 }
             }
         }
@@ -197,11 +201,17 @@ public final class SuppressionTopics: @unchecked Sendable {
                 throw WriteError(failures: failures + ["\(records.count - acknowledged) records unacknowledged after \(timeout)"])
             }
             producer.pollDeliveryReports(timeout: .milliseconds(50)) { report in
+                // A report of an earlier write that gave up; that write already answered.
+                guard report.opaque == token else { return }
                 if let error = report.error { failures.append("\(report.topic): \(error)") } else { acknowledged += 1 }
             }
         }
         if !failures.isEmpty { throw WriteError(failures: failures) }
     }
+
+    /// Source of the per-write delivery report tokens (shared by every producer, so unique per
+    /// producer too); starts above 0, which is `send`'s default opaque.
+    private static let writeTokens = Atomic<UInt>(0)
 
     /// The suppression topic key of a subject (emails in ASCII lower case, as the engine
     /// matches them).

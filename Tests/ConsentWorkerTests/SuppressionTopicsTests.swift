@@ -47,6 +47,38 @@ import TestSupport
         #expect(observed.loaded)
         #expect(observed.live, "the live suppression survived the swap to the loaded list")
     }
+
+    /// Defect 4 (issue 9): a write that timed out (503) is acknowledged later; that late report
+    /// must not count toward the next write, whose own record the broker refuses.
+    @Test func aLateReportOfATimedOutWriteDoesNotAcceptTheNextOne() async throws {
+        let outcomes = try await onThread {
+            let fixture = try StateTopicsFixture()
+            let topics = try fixture.makeTopics()
+            func write(_ id: String, timeout: Duration) -> Bool {
+                let record = SuppressionTopics.Record(
+                    topic: fixture.suppressionTopic, key: Array("userId:\(id)".utf8), value: Array("{}".utf8))
+                return (try? topics.write([record], timeout: timeout)) != nil
+            }
+            // Connected and metadata known, so the next produce request leaves at once.
+            let warmUp = write("warm-up", timeout: .seconds(10))
+            // Replies now take longer than the write waits: the broker has the record, the
+            // write gives up.
+            try fixture.cluster.setBrokerRTT(1, .seconds(2))
+            let timedOut = write("slow", timeout: .milliseconds(300))
+            // The broker refuses the next produce request; its reply (delayed as well) comes
+            // after the late acknowledgement of the timed-out write.
+            fixture.cluster.pushRequestErrors(apiKey: 0, [.messageSizeTooLarge])
+            let refused = write("refused", timeout: .seconds(10))
+            try fixture.cluster.setBrokerRTT(1, .zero)
+            let next = write("next", timeout: .seconds(10))
+            topics.stop()
+            return (warmUp: warmUp, timedOut: timedOut, refused: refused, next: next)
+        }
+        #expect(outcomes.warmUp)
+        #expect(!outcomes.timedOut, "the broker's reply came after the write's timeout")
+        #expect(!outcomes.refused, "the broker refused this write's record")
+        #expect(outcomes.next, "a later write is judged by its own records only")
+    }
 }
 
 /// A mock cluster with a suppression and a regulation topic, and the routing state a
