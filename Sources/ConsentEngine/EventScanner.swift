@@ -15,18 +15,22 @@
 public final class EventScanner {
     public let policy: CompiledPolicy
     private let scratch: UnsafeMutablePointer<UInt8>
+    /// Where a numeric `userId`'s JavaScript text is written (`JSNumberText`).
+    private let numberText: UnsafeMutablePointer<UInt8>
     /// Where the parser writes the extracted fields: owned storage, so nothing is copied.
     let current: UnsafeMutablePointer<ScannedEvent>
 
     public init(policy: CompiledPolicy) {
         self.policy = policy
         scratch = .allocate(capacity: max(policy.limits.maxEventBytes, 1))
+        numberText = .allocate(capacity: JSNumberText.capacity)
         current = .allocate(capacity: 1)
         current.initialize(to: ScannedEvent())
     }
 
     deinit {
         scratch.deallocate()
+        numberText.deallocate()
         current.deinitialize(count: 1)
         current.deallocate()
     }
@@ -45,7 +49,8 @@ public final class EventScanner {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return .invalidJSON }
         let start = base.assumingMemoryBound(to: UInt8.self)
         var parser = EventParser(
-            start: start, end: start + bytes.count, maxDepth: policy.limits.maxDepth, scratch: scratch, policy: policy, event: current)
+            start: start, end: start + bytes.count, maxDepth: policy.limits.maxDepth, scratch: scratch, numberText: numberText,
+            policy: policy, event: current)
         do {
             try parser.parseDocument()
         } catch {
@@ -100,6 +105,7 @@ struct EventParser {
     let end: UnsafePointer<UInt8>
     let maxDepth: Int
     let scratch: UnsafeMutablePointer<UInt8>
+    let numberText: UnsafeMutablePointer<UInt8>
     let policy: CompiledPolicy
     var p: UnsafePointer<UInt8>
     var scratchUsed = 0
@@ -110,8 +116,9 @@ struct EventParser {
 
     init(
         start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, maxDepth: Int, scratch: UnsafeMutablePointer<UInt8>,
-        policy: CompiledPolicy, event: UnsafeMutablePointer<ScannedEvent>
+        numberText: UnsafeMutablePointer<UInt8>, policy: CompiledPolicy, event: UnsafeMutablePointer<ScannedEvent>
     ) {
+        self.numberText = numberText
         self.event = event
         self.start = start
         self.end = end
@@ -184,7 +191,8 @@ struct EventParser {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let isInteger = try scanNumber()
             if case .userId = role {
-                event.pointee.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: valueStart, count: p - valueStart))
+                let count = JSNumberText.write(literal: UnsafeBufferPointer(start: valueStart, count: p - valueStart), into: numberText)
+                event.pointee.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: numberText, count: count))
             }
             if case .sectionId = role {
                 if isInteger {

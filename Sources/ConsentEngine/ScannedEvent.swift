@@ -73,8 +73,9 @@ public struct ScannedEvent {
     public internal(set) var messageId: EventText?
     /// `userId` when it is a non-empty string.
     public internal(set) var userId: EventText?
-    /// The literal text of a numeric `userId`: not an identity (the spec requires a string), but
-    /// still checked against the suppression list, as Segment turns numeric ids into strings.
+    /// A numeric `userId` as the text JavaScript's `String()` gives for it (`4.2e1` -> "42"): not
+    /// an identity (the spec requires a string), but still checked against the suppression list,
+    /// as Segment's libraries turn numeric ids into strings that way.
     public internal(set) var numericUserId: EventText?
     /// `anonymousId` when it is a non-empty string.
     public internal(set) var anonymousId: EventText?

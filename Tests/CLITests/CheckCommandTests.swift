@@ -105,6 +105,22 @@ import Testing
         #expect(!plain.stdout.contains("notGranted"))
     }
 
+    /// Issue 9, defect 2: with "42" suppressed, a numeric userId is suppressed however the number
+    /// is written (JavaScript's String() of it), and is still not an identity of its own.
+    @Test func numericUserIdsAreSuppressedHoweverTheyAreWritten() throws {
+        let config = try temporaryFile("policy.yaml", Self.config)
+        let suppressed = try temporaryFile("suppressed.txt", "42\n1000\n")
+        let spellings = ["42", "42.0", "4.2e1", "420E-1", "1000", "1e3", "1000.0", "1.0E3"]
+        let events = spellings.map { #"{"type":"track","userId":\#($0),"anonymousId":"a"}"# }
+            + [#"{"type":"track","userId":43,"anonymousId":"a"}"#]
+        let result = try run(["--config", config, "--suppressions", suppressed, "-"], stdin: events.joined(separator: "\n") + "\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        let dropped = #"{"messageId":null,"deliver":[],"drop":{"ads":"suppressed","amp":"suppressed","mail":"suppressed","s3":"suppressed"}}"#
+        #expect(result.lines == Array(repeating: dropped, count: spellings.count) + [
+            #"{"messageId":null,"deliver":["ads","amp","s3"],"drop":{"mail":"unsubscribed"}}"#,
+        ])
+    }
+
     @Test func readsStandardInputAndReportsEmptyAndOverlongLines() throws {
         let config = try temporaryFile("policy.json", #"{"limits":{"maxEventBytes":64},"destinations":[{"id":"s3"}]}"#)
         let long = #"{"type":"track","userId":"u","p":""# + String(repeating: "x", count: 3_000_000) + #""}"#
