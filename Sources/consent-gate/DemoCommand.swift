@@ -47,7 +47,8 @@ struct DemoCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "consent-gate.demo")
 
-        let (configuration, policy) = CommandSupport.loadConfiguration(config)
+        let loaded = CommandSupport.loadConfiguration(config)
+        let (configuration, policy) = (loaded.configuration, loaded.policy)
         let suppressed: Suppressions
         let sampleLines: [String]
         do {
@@ -76,8 +77,7 @@ struct DemoCommand: AsyncParsableCommand {
         var settings = WorkerSettings(
             brokers: cluster.bootstrapServers, groupID: kafka.groupId, ingestTopic: kafka.ingestTopic,
             deadLetterTopic: kafka.deadLetterTopic, subscriptionTopic: kafka.subscriptionTopic,
-            replicaID: "demo", consumerProperties: KafkaProperties(kafka.consumer),
-            producerProperties: KafkaProperties(kafka.producer))
+            replicaID: "demo", clients: loaded.clients)
         settings.commitInterval = .milliseconds(200)
         let state = RoutingState(policy: policy, destinationTopics: destinationTopics, suppressions: suppressed)
         let worker = RoutingWorker(settings: settings, state: state, logger: logger)

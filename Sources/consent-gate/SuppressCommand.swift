@@ -58,16 +58,16 @@ struct SuppressCommand: AsyncParsableCommand {
         var config: String
 
         func run() async throws {
-            let (configuration, _) = CommandSupport.loadConfiguration(config)
+            let loaded = CommandSupport.loadConfiguration(config)
+            let configuration = loaded.configuration
             let topic = configuration.kafka.suppressionTopic
             let base: KafkaProperties = ["bootstrap.servers": configuration.kafka.brokers]
-            let properties = base.merging(KafkaProperties(configuration.kafka.consumer))
-            let admin = try KafkaAdmin(properties: properties)
+            let admin = try KafkaAdmin(properties: loaded.clients.properties(for: .admin, over: base))
             let ends = try admin.watermarks(topic: topic, timeout: .seconds(10))
             var live: [String: Bool] = [:]
             var order: [String] = []
             if ends.contains(where: { $0.high > $0.low }) {
-                let consumer = try KafkaConsumer(groupID: "consent-gate-suppress-list", properties: properties)
+                let consumer = try KafkaConsumer(groupID: "consent-gate-suppress-list", properties: loaded.clients.properties(for: .consumer, over: base))
                 defer { consumer.close() }
                 let partitions = ends.map { TopicPartition(topic: topic, partition: $0.partition) }
                 try consumer.assign(partitions.map { TopicPartitionOffset(topic: topic, partition: $0.partition, offset: TopicPartitionOffset.beginning) })
@@ -92,14 +92,15 @@ struct SuppressCommand: AsyncParsableCommand {
         guard !ids.isEmpty, ids.count <= Regulation.maxSubjectIds, ids.allSatisfy({ !$0.isEmpty }) else {
             throw ValidationError("give 1 to \(Regulation.maxSubjectIds) non-empty subject ids")
         }
-        let (configuration, _) = CommandSupport.loadConfiguration(options.config)
+        let loaded = CommandSupport.loadConfiguration(options.config)
+        let configuration = loaded.configuration
         let regulation = Regulation(
             id: UUID().uuidString.lowercased(), regulationType: type, subjectType: try options.subjectType(),
             subjectIds: ids, receivedAt: Date())
         let records = KafkaRegulationStore.records(
             for: regulation, suppressionTopic: configuration.kafka.suppressionTopic, regulationTopic: configuration.kafka.regulationTopic)
         let base: KafkaProperties = ["bootstrap.servers": configuration.kafka.brokers]
-        let producer = try KafkaProducer(properties: base.merging(KafkaProperties(configuration.kafka.producer)))
+        let producer = try KafkaProducer(properties: loaded.clients.properties(for: .producer, over: base))
         defer { producer.close() }
         do {
             try SuppressionTopics.write(records, with: producer, timeout: .seconds(30))
