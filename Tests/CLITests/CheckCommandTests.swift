@@ -60,6 +60,51 @@ import Testing
         ])
     }
 
+    /// `--explain` names, per dropped destination, what was not granted (consent-signals.md
+    /// section 4); delivered and invalid lines keep their shape.
+    @Test func explainNamesWhatWasNotGranted() throws {
+        let config = try temporaryFile("signals.yaml", """
+            categories: [Advertising, Analytics]
+            destinations:
+              - id: google-ads
+                categories: [Advertising]
+                sale: true
+                tcf: {vendorId: 755, purposes: [1, 3, 4], flexiblePurposes: [2, 7]}
+                googleConsent: [ad_user_data, ad_personalization]
+              - id: facebook-capi
+                categories: [Advertising]
+                usOptOuts: [sale, sharing]
+              - id: amplitude
+                categories: [Analytics]
+            """)
+        // A TC string with purposes 1, 2, 3, 7 (no 4) and vendor 755; a GPP usnat sale opt-out.
+        let noPurpose4 = "CP3tAUAP3tAUAAHAAAENB4FgAOIAAEIAAAAAF7wAwAOABZgXcBe4F5wAQF5gAA"
+        let events = [
+            #"{"type":"track","messageId":"t-1","userId":"u","context":{"consent":{"tcf":{"tcString":"\#(noPurpose4)"}}}}"#,
+            #"{"type":"track","messageId":"t-2","userId":"u","context":{"consent":{"tcf":{"tcString":"not-a-tc-string"},"googleConsent":{"ad_user_data":"granted","ad_personalization":"denied"}}}}"#,
+            #"{"type":"track","messageId":"g-1","userId":"u","context":{"consent":{"gpp":{"gppString":"DBABL~BEAaAAAAAQ.Q","applicableSections":[7]}}}}"#,
+            #"{"type":"track","messageId":"u-1","userId":"u","context":{"consent":{"usPrivacy":"1YYN","categoryPreferences":{"Advertising":true,"Analytics":false}}}}"#,
+            #"{"type":"track","messageId":"c-1","userId":"u","context":{"consentManagement":{"allowedConsentIds":["Analytics"],"deniedConsentIds":["Advertising"]}}}"#,
+            #"{"type":"track","messageId":"ok","userId":"u"}"#,
+            #"{"type":"track","messageId":"bad","userId":"u","context":{"consent":{"usPrivacy":1}}}"#,
+        ].joined(separator: "\n") + "\n"
+        let result = try run(["--config", config, "--explain", "-"], stdin: events)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines == [
+            #"{"messageId":"t-1","deliver":["amplitude","facebook-capi"],"drop":{"google-ads":"tcf"},"notGranted":{"google-ads":["tcf:purpose:4"]}}"#,
+            #"{"messageId":"t-2","deliver":["amplitude","facebook-capi"],"drop":{"google-ads":"tcf"},"notGranted":{"google-ads":["tcf:invalid"]}}"#,
+            #"{"messageId":"g-1","deliver":["amplitude"],"drop":{"facebook-capi":"us_privacy","google-ads":"us_privacy"},"notGranted":{"facebook-capi":["us:sale"],"google-ads":["us:sale"]}}"#,
+            #"{"messageId":"u-1","deliver":[],"drop":{"amplitude":"consent","facebook-capi":"us_privacy","google-ads":"us_privacy"},"notGranted":{"amplitude":["Analytics"],"facebook-capi":["us:sale","us:sharing"],"google-ads":["us:sale"]}}"#,
+            #"{"messageId":"c-1","deliver":["amplitude"],"drop":{"facebook-capi":"consent","google-ads":"consent"},"notGranted":{"facebook-capi":["Advertising"],"google-ads":["Advertising"]}}"#,
+            #"{"messageId":"ok","deliver":["amplitude","facebook-capi","google-ads"],"drop":{},"notGranted":{}}"#,
+            #"{"line":7,"invalid":"signal_not_string"}"#,
+        ])
+        // Without --explain the same events print no notGranted.
+        let plain = try run(["--config", config, "-"], stdin: events)
+        #expect(plain.lines.first == #"{"messageId":"t-1","deliver":["amplitude","facebook-capi"],"drop":{"google-ads":"tcf"}}"#)
+        #expect(!plain.stdout.contains("notGranted"))
+    }
+
     @Test func readsStandardInputAndReportsEmptyAndOverlongLines() throws {
         let config = try temporaryFile("policy.json", #"{"limits":{"maxEventBytes":64},"destinations":[{"id":"s3"}]}"#)
         let long = #"{"type":"track","userId":"u","p":""# + String(repeating: "x", count: 3_000_000) + #""}"#
