@@ -70,15 +70,25 @@ enum CommandSupport {
 
     /// Prints `message` to standard error and exits with `status`.
     static func exit(_ status: Int32, _ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        StandardError.write(Data((message + "\n").utf8))
         Foundation.exit(status)
     }
+
+    /// Environment variable with the log level: trace, debug, info, notice, warning, error, critical.
+    static let logLevelVariable = "CONSENT_GATE_LOG_LEVEL"
 
     /// Logs to standard error; `CONSENT_GATE_LOG_LEVEL` sets the level (default info) and
     /// `CONSENT_GATE_LOG_FORMAT=json` switches to one JSON object per line.
     static func bootstrapLogging() {
         let environment = ProcessInfo.processInfo.environment
-        let level = environment["CONSENT_GATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        var level = Logger.Level.info
+        if let text = environment[logLevelVariable], !text.isEmpty {
+            guard let parsed = Logger.Level(rawValue: text.lowercased()) else {
+                exit(2, "consent-gate: \(logLevelVariable)=\(text) is not a log level: expected one of "
+                    + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            level = parsed
+        }
         let json = environment["CONSENT_GATE_LOG_FORMAT"] == "json"
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, logLevel: level) }
@@ -95,6 +105,23 @@ extension KafkaProperties {
         self.init()
         for (name, value) in values {
             if value.isSecret { setSecret(name, value.value) } else { self[name] = value.value }
+        }
+    }
+}
+
+/// Standard error through plain `write(2)`: a closed pipe (`consent-gate run 2>&1 | head`) must
+/// not end the process, and Foundation's `FileHandle.write` traps on EPIPE. SIGPIPE is ignored
+/// at start (`ConsentGate.main`), so the failed write just returns EPIPE, which is dropped.
+enum StandardError {
+    static func write(_ data: Data) {
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }  // EPIPE, EBADF, ...: nobody is listening
+                offset += written
+            }
         }
     }
 }
