@@ -54,6 +54,23 @@ public final class SuppressionTopics: @unchecked Sendable {
     private let caughtUp = Atomic<Bool>(false)
     private let pending: PendingSuppressionChanges
     private let sizeGauge = Gauge(label: "consent_gate_suppression_list_size")
+    private let hooks = HookBox()
+
+    /// Observation points for tests; they change nothing.
+    package struct Hooks: Sendable {
+        /// Runs on the thread calling `start` once the bulk load has ended, inside the step that
+        /// swaps the loaded list into the routing state (a delay here widens that step).
+        package var loadFinished: @Sendable () -> Void = {}
+        /// Runs on the follower thread when it has taken a batch of live changes, before they
+        /// reach the routing state.
+        package var liveChangesTaken: @Sendable (_ count: Int) -> Void = { _ in }
+        /// Runs on the follower thread after each batch of live changes reached the routing state.
+        package var liveChangesApplied: @Sendable (_ count: Int) -> Void = { _ in }
+        package init() {}
+    }
+
+    /// Installs test hooks; call before `start`.
+    package func setHooks(_ hooks: Hooks) { self.hooks.current.withLock { $0 = hooks } }
 
     /// - Parameter seed: subjects known before the topic (e.g. `--suppressions FILE`); the
     ///   topic's records are bulk-loaded on top of them, then replace the routing state's list.
@@ -72,12 +89,14 @@ public final class SuppressionTopics: @unchecked Sendable {
         let tuning: KafkaProperties = ["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "16384"]
         let pending = PendingSuppressionChanges(seed: seed)
         self.pending = pending
+        let hooks = self.hooks
         suppressionFollower = StateTopicFollower(
             topic: suppressionTopic, brokers: brokers, clients: clients, tuning: tuning, logger: logger,
             apply: { _, key, value in pending.add(key: key, value: value) },
-            batchApplied: { [state, sizeGauge, logger] in
+            batchApplied: { [state, sizeGauge, logger, hooks] in
                 let changes = pending.take()
                 guard !changes.isEmpty else { return }
+                hooks.current.withLock { $0 }.liveChangesTaken(changes.count)
                 state.updateSuppressions { suppressions in
                     for change in changes {
                         if change.suppressed {
@@ -89,6 +108,7 @@ public final class SuppressionTopics: @unchecked Sendable {
                     sizeGauge.record(suppressions.count)
                 }
                 logger.debug("suppression list updated", metadata: ["changes": "\(changes.count)"])
+                hooks.current.withLock { $0 }.liveChangesApplied(changes.count)
             })
         let regulations = self.regulations
         regulationFollower = StateTopicFollower(
@@ -108,10 +128,17 @@ public final class SuppressionTopics: @unchecked Sendable {
         let begin = ContinuousClock.now
         try suppressionFollower.start(timeout: timeout, cancelled: cancelled)
         // The whole list was loaded in place; from now on changes arrive as small batches.
-        let loaded = pending.finishLoading()
-        state.updateSuppressions { $0 = loaded }
+        // Ending the load and swapping the list in are one step under the routing state's lock:
+        // a live batch taken after the load ended waits for the swap and lands on the loaded
+        // list, instead of on the old one that the swap would then overwrite (issue 9, defect 3).
+        var subjects = 0
+        state.updateSuppressions { suppressions in
+            suppressions = pending.finishLoading()
+            subjects = suppressions.count
+            hooks.current.withLock { $0 }.loadFinished()
+        }
         logger.info(
-            "suppression list loaded", metadata: ["subjects": "\(loaded.count)", "took": "\(ContinuousClock.now - begin)"])
+            "suppression list loaded", metadata: ["subjects": "\(subjects)", "took": "\(ContinuousClock.now - begin)"])
         try regulationFollower.start(timeout: timeout, cancelled: cancelled)
         caughtUp.store(!cancelled(), ordering: .releasing)
         sizeGauge.record(state.suppressions.count)
@@ -149,15 +176,19 @@ public final class SuppressionTopics: @unchecked Sendable {
     /// Also used by `consent-gate suppress`, which writes without following the topics.
     /// `producer` must not be used by anyone else meanwhile: its reports are read here.
     public static func write(_ records: [Record], with producer: KafkaProducer, timeout: Duration) throws {
-        for (index, record) in records.enumerated() {
+        // Reports are told apart by a token of this write, not by record index: a write that
+        // timed out leaves its records in flight, and their late reports must not count toward
+        // a later write (issue 9, defect 4).
+        let token = writeTokens.add(1, ordering: .relaxed).newValue
+        for record in records {
             let headers = record.kind.map { KafkaHeaders([(recordKindHeader, Array($0.utf8))]) }
             try record.key.withUnsafeBytes { key in
                 if let value = record.value {
                     try value.withUnsafeBytes { value in
-                        try producer.send(topic: record.topic, key: key, value: value, headers: headers?.view, opaque: UInt(index))
+                        try producer.send(topic: record.topic, key: key, value: value, headers: headers?.view, opaque: token)
                     }
                 } else {
-                    try producer.send(topic: record.topic, key: key, value: nil, headers: headers?.view, opaque: UInt(index))
+                    try producer.send(topic: record.topic, key: key, value: nil, headers: headers?.view, opaque: token)
                 }
             }
         }
@@ -169,11 +200,17 @@ public final class SuppressionTopics: @unchecked Sendable {
                 throw WriteError(failures: failures + ["\(records.count - acknowledged) records unacknowledged after \(timeout)"])
             }
             producer.pollDeliveryReports(timeout: .milliseconds(50)) { report in
+                // A report of an earlier write that gave up; that write already answered.
+                guard report.opaque == token else { return }
                 if let error = report.error { failures.append("\(report.topic): \(error)") } else { acknowledged += 1 }
             }
         }
         if !failures.isEmpty { throw WriteError(failures: failures) }
     }
+
+    /// Source of the per-write delivery report tokens (shared by every producer, so unique per
+    /// producer too); starts above 0, which is `send`'s default opaque.
+    private static let writeTokens = Atomic<UInt>(0)
 
     /// The suppression topic key of a subject (emails in ASCII lower case, as the engine
     /// matches them).
@@ -181,6 +218,10 @@ public final class SuppressionTopics: @unchecked Sendable {
         let normalized = identifier == .email ? String(decoding: id.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self) : id
         return Array("\(identifier.rawValue):\(normalized)".utf8)
     }
+}
+
+private final class HookBox: Sendable {
+    let current = Mutex(SuppressionTopics.Hooks())
 }
 
 private final class RegulationLog: Sendable {
