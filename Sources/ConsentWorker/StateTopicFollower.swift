@@ -22,7 +22,9 @@ final class StateTopicFollower: @unchecked Sendable {
 
     let topic: String
     private let brokers: String
-    private let properties: KafkaProperties
+    private let clients: KafkaClientConfig
+    /// Consumer properties of ours that win over the operator's (follower fetch tuning).
+    private let tuning: KafkaProperties
     private let logger: Logger
     private let apply: Apply
     /// Called after each batch of records was applied, before it counts as caught up.
@@ -35,13 +37,14 @@ final class StateTopicFollower: @unchecked Sendable {
     private var started = false
 
     init(
-        topic: String, brokers: String, properties: KafkaProperties, logger: Logger, apply: @escaping Apply,
-        batchApplied: @escaping () -> Void = {}
+        topic: String, brokers: String, clients: KafkaClientConfig, tuning: KafkaProperties = [:], logger: Logger,
+        apply: @escaping Apply, batchApplied: @escaping () -> Void = {}
     ) {
         self.batchApplied = batchApplied
         self.topic = topic
         self.brokers = brokers
-        self.properties = properties
+        self.clients = clients
+        self.tuning = tuning
         self.logger = logger
         self.apply = apply
     }
@@ -59,7 +62,7 @@ final class StateTopicFollower: @unchecked Sendable {
 
     private func watermarks(timeout: Duration) throws(WorkerError) -> [Int32: KafkaAdmin.PartitionWatermarks] {
         do {
-            let admin = try KafkaAdmin(properties: connection, logger: logger)
+            let admin = try KafkaAdmin(properties: clients.properties(for: .admin, over: ["bootstrap.servers": brokers]), logger: logger)
             var result: [Int32: KafkaAdmin.PartitionWatermarks] = [:]
             for partition in try admin.watermarks(topic: topic, timeout: timeout) { result[partition.partition] = partition }
             return result
@@ -87,7 +90,7 @@ final class StateTopicFollower: @unchecked Sendable {
             let consumer: KafkaConsumer
             do {
                 // No group: this replica reads every partition itself and never commits.
-                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: consumerProperties, logger: logger)
                 try consumer.assign(partitions.map {
                     TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
                 })
@@ -140,7 +143,7 @@ final class StateTopicFollower: @unchecked Sendable {
         guard !ends.isEmpty else { return [] }
         var records: [Record] = []
         do {
-            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: consumerProperties, logger: logger)
             defer { consumer.close() }
             let assigned = ends.keys.sorted().map { TopicPartition(topic: topic, partition: $0) }
             try consumer.assign(assigned.map {
@@ -174,9 +177,8 @@ final class StateTopicFollower: @unchecked Sendable {
         finished.wait()
     }
 
-    private var connection: KafkaProperties {
-        let base: KafkaProperties = ["bootstrap.servers": brokers]
-        return base.merging(properties)
+    private var consumerProperties: KafkaProperties {
+        clients.properties(for: .consumer, over: ["bootstrap.servers": brokers]).merging(tuning)
     }
 
     private func isCaughtUp(to target: [Int32: Int64]) -> Bool {
