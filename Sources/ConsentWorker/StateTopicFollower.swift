@@ -22,7 +22,9 @@ final class StateTopicFollower: @unchecked Sendable {
 
     let topic: String
     private let brokers: String
-    private let properties: KafkaProperties
+    private let clients: KafkaClientConfig
+    /// Consumer properties of ours that win over the operator's (follower fetch tuning).
+    private let tuning: KafkaProperties
     private let logger: Logger
     private let apply: Apply
     /// Called after each batch of records was applied, before it counts as caught up.
@@ -44,7 +46,7 @@ final class StateTopicFollower: @unchecked Sendable {
     static let defaultPartitionRefresh: Duration = .seconds(10)
 
     init(
-        topic: String, brokers: String, properties: KafkaProperties, logger: Logger,
+        topic: String, brokers: String, clients: KafkaClientConfig, tuning: KafkaProperties = [:], logger: Logger,
         partitionRefresh: Duration? = StateTopicFollower.defaultPartitionRefresh, partitionCount: (@Sendable () -> Int)? = nil,
         apply: @escaping Apply, batchApplied: @escaping () -> Void = {}
     ) {
@@ -53,7 +55,8 @@ final class StateTopicFollower: @unchecked Sendable {
         self.batchApplied = batchApplied
         self.topic = topic
         self.brokers = brokers
-        self.properties = properties
+        self.clients = clients
+        self.tuning = tuning
         self.logger = logger
         self.apply = apply
     }
@@ -71,7 +74,7 @@ final class StateTopicFollower: @unchecked Sendable {
 
     private func watermarks(timeout: Duration) throws(WorkerError) -> [Int32: KafkaAdmin.PartitionWatermarks] {
         do {
-            let admin = try KafkaAdmin(properties: connection, logger: logger)
+            let admin = try KafkaAdmin(properties: clients.properties(for: .admin, over: ["bootstrap.servers": brokers]), logger: logger)
             var result: [Int32: KafkaAdmin.PartitionWatermarks] = [:]
             for partition in try admin.watermarks(topic: topic, timeout: timeout) { result[partition.partition] = partition }
             return result
@@ -101,7 +104,7 @@ final class StateTopicFollower: @unchecked Sendable {
             let consumer: KafkaConsumer
             do {
                 // No group: this replica reads every partition itself and never commits.
-                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: consumerProperties, logger: logger)
                 try consumer.assign(partitions.map {
                     TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
                 })
@@ -154,7 +157,7 @@ final class StateTopicFollower: @unchecked Sendable {
         guard !ends.isEmpty else { return [] }
         var records: [Record] = []
         do {
-            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: consumerProperties, logger: logger)
             defer { consumer.close() }
             let assigned = ends.keys.sorted().map { TopicPartition(topic: topic, partition: $0) }
             try consumer.assign(assigned.map {
@@ -188,9 +191,8 @@ final class StateTopicFollower: @unchecked Sendable {
         finished.wait()
     }
 
-    private var connection: KafkaProperties {
-        let base: KafkaProperties = ["bootstrap.servers": brokers]
-        return base.merging(properties)
+    private var consumerProperties: KafkaProperties {
+        clients.properties(for: .consumer, over: ["bootstrap.servers": brokers]).merging(tuning)
     }
 
     /// Assigns the partitions the topic gained since they were last listed, from their
@@ -201,7 +203,7 @@ final class StateTopicFollower: @unchecked Sendable {
             if let partitionCount {
                 count = partitionCount()
             } else {
-                let client = try admin ?? KafkaAdmin(properties: connection, logger: logger)
+                let client = try admin ?? KafkaAdmin(properties: clients.properties(for: .admin, over: ["bootstrap.servers": brokers]), logger: logger)
                 admin = client
                 // Short: the live changes of the known partitions wait meanwhile.
                 count = try client.partitionCount(topic: topic, timeout: .seconds(2))

@@ -76,23 +76,22 @@ public final class SuppressionTopics: @unchecked Sendable {
     ///   topic's records are bulk-loaded on top of them, then replace the routing state's list.
     public init(
         brokers: String, suppressionTopic: String, regulationTopic: String,
-        consumerProperties: KafkaProperties, producerProperties: KafkaProperties,
-        seed: Suppressions.Builder, state: RoutingState, logger: Logger
+        clients: KafkaClientConfig, seed: Suppressions.Builder, state: RoutingState, logger: Logger
     ) throws(KafkaConfigurationError) {
         self.suppressionTopic = suppressionTopic
         self.regulationTopic = regulationTopic
         self.state = state
         self.logger = logger
         let base: KafkaProperties = ["bootstrap.servers": brokers]
-        producer = try KafkaProducer(properties: base.merging(producerProperties).merging(["linger.ms": "0"]), logger: logger)
+        producer = try KafkaProducer(properties: clients.properties(for: .producer, over: base).merging(["linger.ms": "0"]), logger: logger)
         // Followers fetch with a short wait, since a suppression must reach every replica
         // quickly, and prefetch little, since the list itself is what should use the memory.
-        let followerProperties = consumerProperties.merging(["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "16384"])
+        let tuning: KafkaProperties = ["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "16384"]
         let pending = PendingSuppressionChanges(seed: seed)
         self.pending = pending
         let hooks = self.hooks
         suppressionFollower = StateTopicFollower(
-            topic: suppressionTopic, brokers: brokers, properties: followerProperties, logger: logger,
+            topic: suppressionTopic, brokers: brokers, clients: clients, tuning: tuning, logger: logger,
             apply: { _, key, value in pending.add(key: key, value: value) },
             batchApplied: { [state, sizeGauge, logger, hooks] in
                 let changes = pending.take()
@@ -113,7 +112,7 @@ public final class SuppressionTopics: @unchecked Sendable {
             })
         let regulations = self.regulations
         regulationFollower = StateTopicFollower(
-            topic: regulationTopic, brokers: brokers, properties: followerProperties, logger: logger,
+            topic: regulationTopic, brokers: brokers, clients: clients, tuning: tuning, logger: logger,
             apply: { [regulations] _, key, value in
                 guard let key, let value else { return }
                 let id = String(decoding: key, as: UTF8.self)

@@ -95,6 +95,10 @@ public final class KafkaConsumer {
         context.consumer = self
     }
 
+    /// The properties this client was created with, defaults included (`rd_kafka_conf_dump`);
+    /// empty after `close`.
+    public var effectiveConfiguration: [String: String] { closed ? [:] : Kafka.effectiveConfiguration(of: rk) }
+
     deinit { close() }
 
     public func subscribe(topics: [String]) throws(KafkaError) {
