@@ -108,7 +108,7 @@ final class StateTopicsFixture: Sendable {
     func makeTopics(writeProperties: KafkaProperties = [:]) throws -> SuppressionTopics {
         try SuppressionTopics(
             brokers: cluster.bootstrapServers, suppressionTopic: suppressionTopic, regulationTopic: regulationTopic,
-            consumerProperties: [:], producerProperties: writeProperties,
+            clients: KafkaClientConfig(producer: writeProperties),
             seed: Suppressions.Builder(identifiers: [.userId]), state: state, logger: logger)
     }
 
