@@ -19,7 +19,7 @@ import TestSupport
             let partitionCount = Shared(1)
             let events = Events()
             let follower = StateTopicFollower(
-                topic: topic, brokers: cluster.bootstrapServers, properties: [:], logger: Logger(label: "test.state"),
+                topic: topic, brokers: cluster.bootstrapServers, clients: KafkaClientConfig(), logger: Logger(label: "test.state"),
                 partitionRefresh: .milliseconds(100), partitionCount: { partitionCount.value },
                 apply: { partition, key, _ in
                     events.signal("\(partition):\(key.map { String(decoding: $0, as: UTF8.self) } ?? "")")
