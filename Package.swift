@@ -100,7 +100,9 @@ let package = Package(
         // The helpers every test target shares: threads for blocking work, seeded randomness,
         // Kafka test clients, and the end-to-end harness that runs the `consent-gate` binary
         // against a mock cluster (fixture, child processes, admin client).
-        .target(name: "TestSupport", dependencies: ["Kafka"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport",
+            swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ConsentEngineTests", dependencies: ["ConsentEngine", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ConsentConfigTests", dependencies: ["ConsentConfig", "TestSupport"], swiftSettings: strict),

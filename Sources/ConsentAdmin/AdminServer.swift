@@ -24,7 +24,7 @@ public struct AdminServer: Service {
             router: api.router(),
             configuration: .init(address: .hostname(Self.bindHost(host), port: port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
-            logger: logger)
+            logger: Logger(label: logger.label) { _ in ShutdownNoiseFilter(wrapped: logger.handler) })
     }
 
     public func run() async throws {
@@ -36,5 +36,44 @@ public struct AdminServer: Service {
         if host.isEmpty { return "0.0.0.0" }
         if host.hasPrefix("["), host.hasSuffix("]") { return String(host.dropFirst().dropLast()) }
         return host
+    }
+}
+
+/// Hummingbird 2.x logs two lines at error level on every normal stop of a service group: the
+/// listener task is cancelled once the group has shut down gracefully ("Waiting on child
+/// channel: CancellationError()"), and its graceful-shutdown task then closes a channel that is
+/// already closed ("Server shutdown error: Already closed"). Neither is a failure, and alerts
+/// on error-level lines must not fire on every rollout, so exactly these two go to debug level.
+struct ShutdownNoiseFilter: LogHandler {
+    var wrapped: any LogHandler
+
+    var metadata: Logger.Metadata {
+        get { wrapped.metadata }
+        set { wrapped.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { wrapped.logLevel }
+        set { wrapped.logLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { wrapped[metadataKey: key] }
+        set { wrapped[metadataKey: key] = newValue }
+    }
+
+    static func isShutdownNoise(_ message: String) -> Bool {
+        message == "Waiting on child channel: CancellationError()" || message == "Server shutdown error: Already closed"
+    }
+
+    func log(event: LogEvent) {
+        guard event.level >= .error, Self.isShutdownNoise("\(event.message)") else {
+            wrapped.log(event: event)
+            return
+        }
+        guard wrapped.logLevel <= .debug else { return }
+        var demoted = event
+        demoted.level = .debug
+        wrapped.log(event: demoted)
     }
 }

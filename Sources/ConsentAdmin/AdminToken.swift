@@ -20,11 +20,15 @@ public struct AdminToken: Sendable {
     /// Reads `CONSENT_GATE_ADMIN_TOKEN` or the file named by `CONSENT_GATE_ADMIN_TOKEN_FILE`;
     /// nil when neither is set (the admin API then refuses regulation requests). Setting both
     /// is an error rather than a silent precedence rule.
-    public static func load(environment: [String: String]) throws(AdminTokenError) -> AdminToken? {
+    /// - Parameter configured: `admin.token` of the configuration file, already resolved.
+    public static func load(environment: [String: String], configured: String? = nil) throws(AdminTokenError) -> AdminToken? {
         switch (environment[environmentVariable], environment[fileEnvironmentVariable]) {
         case (nil, nil):
-            return nil
+            guard let configured else { return nil }
+            do { return try AdminToken(configured) } catch { throw .empty(source: "admin.token") }
         case (.some, .some):
+            throw .ambiguous
+        case _ where configured != nil:
             throw .ambiguous
         case (let value?, nil):
             do { return try AdminToken(value) } catch { throw .empty(source: environmentVariable) }
@@ -33,10 +37,19 @@ public struct AdminToken: Sendable {
             do {
                 contents = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw .unreadable(path: path, reason: error.localizedDescription)
+                throw .unreadable(path: path, reason: Self.reason(error))
             }
             do { return try AdminToken(contents) } catch { throw .empty(source: path) }
         }
+    }
+
+    /// One line: the POSIX reason when Foundation wraps one ("No such file or directory").
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
     }
 
     /// True when the presented token equals the secret. The time taken depends only on the
@@ -66,7 +79,7 @@ public enum AdminTokenError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .empty(let source): "admin token from \(source) is empty"
         case .unreadable(let path, let reason): "cannot read admin token file \(path): \(reason)"
-        case .ambiguous: "set only one of \(AdminToken.environmentVariable) and \(AdminToken.fileEnvironmentVariable)"
+        case .ambiguous: "set only one of admin.token, \(AdminToken.environmentVariable) and \(AdminToken.fileEnvironmentVariable)"
         }
     }
 }

@@ -49,7 +49,11 @@ public struct KafkaSettings: Sendable, Equatable {
     public var auditTopic: String?
     /// Contains `{id}`, replaced by a destination id.
     public var destinationTopicTemplate: String
-    /// Extra librdkafka properties, passed through as strings.
+    /// librdkafka properties for every client the worker creates (consumers, producers,
+    /// admin clients, state followers): where SASL and TLS settings go, once. Each client gets
+    /// only those that apply to its kind. Values may be `${env:NAME}` or `${file:/path}`.
+    public var client: [String: String]
+    /// Extra librdkafka properties per role, on top of `client`, passed through as strings.
     public var consumer: [String: String]
     public var producer: [String: String]
 
@@ -65,6 +69,7 @@ public struct KafkaSettings: Sendable, Equatable {
         regulationTopic: String = "consent.regulations",
         auditTopic: String? = nil,
         destinationTopicTemplate: String = "dest.{id}",
+        client: [String: String] = [:],
         consumer: [String: String] = [:],
         producer: [String: String] = [:]
     ) {
@@ -77,6 +82,7 @@ public struct KafkaSettings: Sendable, Equatable {
         self.regulationTopic = regulationTopic
         self.auditTopic = auditTopic
         self.destinationTopicTemplate = destinationTopicTemplate
+        self.client = client
         self.consumer = consumer
         self.producer = producer
     }
@@ -89,9 +95,13 @@ public struct KafkaSettings: Sendable, Equatable {
 /// `admin:`.
 public struct AdminSettings: Sendable, Equatable {
     public var listen: ListenAddress
+    /// The regulations API token as written: best a `${env:NAME}` or `${file:/path}` reference
+    /// (see `ResolvedSecrets`); nil when it comes from the environment or is not set.
+    public var token: String?
 
-    public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080)) {
+    public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), token: String? = nil) {
         self.listen = listen
+        self.token = token
     }
 }
 

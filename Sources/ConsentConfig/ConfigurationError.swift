@@ -38,6 +38,9 @@ public enum ConfigurationProblem: Sendable, Equatable, CustomStringConvertible {
     case invalidTopicName(String)
     case topicTemplateWithoutId(String)
     case invalidListenAddress(String)
+    case invalidReference(String)
+    /// A `${env:...}` / `${file:...}` reference that could not be resolved; never the value.
+    case unresolvedReference(reason: String)
     case policy(PolicyProblem)
 
     public var description: String {
@@ -51,6 +54,8 @@ public enum ConfigurationProblem: Sendable, Equatable, CustomStringConvertible {
         case .invalidTopicName(let name): "invalid topic name '\(name)': must be 1-249 characters of [A-Za-z0-9._-]"
         case .topicTemplateWithoutId(let template): "topic template '\(template)' must contain {id}"
         case .invalidListenAddress(let text): "invalid listen address '\(text)': expected host:port with port 0-65535 (0 picks a free port)"
+        case .invalidReference(let text): "invalid reference '\(text)': expected ${env:NAME} or ${file:/absolute/path}"
+        case .unresolvedReference(let reason): reason
         case .policy(let problem): problem.message
         }
     }

@@ -7,9 +7,9 @@ extension Configuration {
     public static func load(file path: String) throws(ConfigurationError) -> Configuration {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try InputError.readFile(path)
         } catch {
-            throw ConfigurationError(file: path, issues: [ConfigurationIssue(keyPath: "", problem: .unreadable(reason: Self.reason(error)))])
+            throw ConfigurationError(file: path, issues: [ConfigurationIssue(keyPath: "", problem: .unreadable(reason: error.reason))])
         }
         return try parse(yaml: text, file: path)
     }
@@ -45,7 +45,8 @@ struct ConfigurationReader {
 
     static let topKeys = ["kafka", "limits", "categories", "suppression", "destinations", "admin"]
     static let kafkaKeys = ["brokers", "groupId", "ingestTopic", "deadLetterTopic", "suppressionTopic", "subscriptionTopic", "regulationTopic", "auditTopic",
-                            "destinationTopicTemplate", "consumer", "producer"]
+                            "destinationTopicTemplate", "client", "consumer", "producer"]
+    static let adminKeys = ["listen", "token"]
     static let destinationKeys = ["id", "categories", "match", "missingConsent", "enforceConsent", "integrationName", "sale",
                                   "channel", "subscriptionGroup", "topic", "tcf", "usOptOuts", "googleConsent"]
     static let tcfKeys = ["vendorId", "purposes", "flexiblePurposes", "specialFeatures", "required"]
@@ -78,6 +79,7 @@ struct ConfigurationReader {
                 }
             }
             destinationTopicTemplate = kafka.destinationTopicTemplate
+            if let v = map["client"].flatMap({ properties($0, path("client")) }) { kafka.client = v }
             if let v = map["consumer"].flatMap({ properties($0, path("consumer")) }) { kafka.consumer = v }
             if let v = map["producer"].flatMap({ properties($0, path("producer")) }) { kafka.producer = v }
         }
@@ -108,12 +110,16 @@ struct ConfigurationReader {
         }
 
         var admin = AdminSettings()
-        if let node = top["admin"], let map = mapping(node, "admin", allowed: ["listen"]),
-           let listenNode = map["listen"], let text = string(listenNode, "admin.listen", nonEmpty: true) {
-            if let address = ListenAddress(parsing: text) {
-                admin.listen = address
-            } else {
-                issue("admin.listen", .invalidListenAddress(text), listenNode)
+        if let node = top["admin"], let map = mapping(node, "admin", allowed: Self.adminKeys) {
+            if let listenNode = map["listen"], let text = string(listenNode, "admin.listen", nonEmpty: true) {
+                if let address = ListenAddress(parsing: text) {
+                    admin.listen = address
+                } else {
+                    issue("admin.listen", .invalidListenAddress(text), listenNode)
+                }
+            }
+            if let tokenNode = map["token"], let text = string(tokenNode, "admin.token", nonEmpty: true) {
+                if checkReference(text, "admin.token", tokenNode) { admin.token = text }
             }
         }
 
@@ -294,9 +300,21 @@ struct ConfigurationReader {
                 issue(childPath, .wrongType(expected: "a string, number or boolean", found: Self.kind(value)), value)
                 continue
             }
-            result[key.string] = Self.tagName(value) == .bool ? String(value.bool!) : scalar.string
+            let text = Self.tagName(value) == .bool ? String(value.bool!) : scalar.string
+            if checkReference(text, childPath, value) { result[key.string] = text }
         }
         return result
+    }
+
+    /// False (with an issue) for a value that looks like a reference but is not a valid one,
+    /// e.g. `${ENV:X}` or `${file:relative}`, so it cannot pass as a literal by accident.
+    private mutating func checkReference(_ text: String, _ path: String, _ node: Node) -> Bool {
+        guard text.hasPrefix("${") else { return true }
+        guard ValueReference(text) != nil else {
+            issue(path, .invalidReference(text), node)
+            return false
+        }
+        return true
     }
 
     // MARK: Helpers

@@ -99,3 +99,34 @@ public final class LineReader {
         try body(line.count > maxLineBytes ? .tooLong(byteCount: line.count) : .text(line))
     }
 }
+
+extension InputError {
+    /// The whole of a small text file (configuration, secret), read with plain POSIX calls so
+    /// a failure reads as one line: `policy.yaml: No such file or directory`, not a Foundation
+    /// error dump.
+    public static func readFile(_ path: String) throws(InputError) -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw InputError(path: path, errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw InputError(path: path, errno: errno)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw InputError(path: path, reason: "not valid UTF-8")
+        }
+        return text
+    }
+
+    init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+}

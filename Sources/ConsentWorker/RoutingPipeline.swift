@@ -73,9 +73,8 @@ final class RoutingPipeline: @unchecked Sendable {
     /// fast with a clear message instead of stalling.
     func checkTopics(timeout: Duration) throws(WorkerError) {
         let admin: KafkaAdmin
-        let properties: KafkaProperties = ["bootstrap.servers": settings.brokers]
         do throws(KafkaConfigurationError) {
-            admin = try KafkaAdmin(properties: properties.merging(settings.consumerProperties), logger: logger)
+            admin = try KafkaAdmin(properties: settings.admin, logger: logger)
         } catch {
             throw .invalidClientProperty(error)
         }
@@ -102,7 +101,7 @@ final class RoutingPipeline: @unchecked Sendable {
     func run() throws(WorkerError) {
         // Fail closed: no event is decided before the shared subscription state is loaded.
         let follower = StateTopicFollower(
-            topic: settings.subscriptionTopic, brokers: settings.brokers, properties: settings.consumerProperties,
+            topic: settings.subscriptionTopic, brokers: settings.brokers, clients: settings.clients,
             logger: logger
         ) { [unowned self] partition, key, value in
             // Changes from partitions this replica owns were applied when it decided them, in
@@ -321,8 +320,7 @@ final class RoutingPipeline: @unchecked Sendable {
         let stateCount = try follower.highWatermarks().count
         let ingestCount: Int
         do {
-            let properties: KafkaProperties = ["bootstrap.servers": settings.brokers]
-            ingestCount = try KafkaAdmin(properties: properties.merging(settings.consumerProperties), logger: logger)
+            ingestCount = try KafkaAdmin(properties: settings.admin, logger: logger)
                 .partitionCount(topic: settings.ingestTopic, timeout: .seconds(10))
         } catch let error as KafkaError {
             throw .topicUnavailable(topic: settings.ingestTopic, role: "ingest", underlying: error)
@@ -383,8 +381,7 @@ final class RoutingPipeline: @unchecked Sendable {
             offsets[committed.partition] = committed.offset
         }
         if offsets.count < partitions.count {
-            let properties: KafkaProperties = ["bootstrap.servers": settings.brokers]
-            let admin = try KafkaAdmin(properties: properties.merging(settings.consumerProperties), logger: logger)
+            let admin = try KafkaAdmin(properties: settings.admin, logger: logger)
             for watermark in try admin.watermarks(topic: settings.ingestTopic, timeout: .seconds(10)) where offsets[watermark.partition] == nil {
                 offsets[watermark.partition] = watermark.low
             }

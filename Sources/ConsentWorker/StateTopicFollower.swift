@@ -22,7 +22,9 @@ final class StateTopicFollower: @unchecked Sendable {
 
     let topic: String
     private let brokers: String
-    private let properties: KafkaProperties
+    private let clients: KafkaClientConfig
+    /// Consumer properties of ours that win over the operator's (follower fetch tuning).
+    private let tuning: KafkaProperties
     private let logger: Logger
     private let apply: Apply
     /// Called after each batch of records was applied, before it counts as caught up.
@@ -33,15 +35,28 @@ final class StateTopicFollower: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
+    /// How often the follower asks the broker whether the topic gained partitions; nil never.
+    /// A partition added after start is written to by producers (the partitioner spreads keys
+    /// over it) and must be read too (issue 9, defect 6).
+    private let partitionRefresh: Duration?
+    /// Stands in for the broker's partition count in tests (the mock cluster cannot add
+    /// partitions to a topic); nil asks the broker.
+    private let partitionCount: (@Sendable () -> Int)?
+
+    static let defaultPartitionRefresh: Duration = .seconds(10)
 
     init(
-        topic: String, brokers: String, properties: KafkaProperties, logger: Logger, apply: @escaping Apply,
-        batchApplied: @escaping () -> Void = {}
+        topic: String, brokers: String, clients: KafkaClientConfig, tuning: KafkaProperties = [:], logger: Logger,
+        partitionRefresh: Duration? = StateTopicFollower.defaultPartitionRefresh, partitionCount: (@Sendable () -> Int)? = nil,
+        apply: @escaping Apply, batchApplied: @escaping () -> Void = {}
     ) {
+        self.partitionRefresh = partitionRefresh
+        self.partitionCount = partitionCount
         self.batchApplied = batchApplied
         self.topic = topic
         self.brokers = brokers
-        self.properties = properties
+        self.clients = clients
+        self.tuning = tuning
         self.logger = logger
         self.apply = apply
     }
@@ -59,7 +74,7 @@ final class StateTopicFollower: @unchecked Sendable {
 
     private func watermarks(timeout: Duration) throws(WorkerError) -> [Int32: KafkaAdmin.PartitionWatermarks] {
         do {
-            let admin = try KafkaAdmin(properties: connection, logger: logger)
+            let admin = try KafkaAdmin(properties: clients.properties(for: .admin, over: ["bootstrap.servers": brokers]), logger: logger)
             var result: [Int32: KafkaAdmin.PartitionWatermarks] = [:]
             for partition in try admin.watermarks(topic: topic, timeout: timeout) { result[partition.partition] = partition }
             return result
@@ -75,8 +90,10 @@ final class StateTopicFollower: @unchecked Sendable {
     /// Starts following and blocks until the topic is applied up to its end as of now, or
     /// until `cancelled` says start-up was abandoned (a shutdown during start-up).
     func start(timeout: Duration, cancelled: () -> Bool) throws(WorkerError) {
-        let partitions = try highWatermarks(timeout: timeout).keys.sorted()
-        let target = try unreadEnds(timeout: timeout)
+        // What the test's partition count leaves out is picked up as added partitions later.
+        let known = partitionCount?() ?? Int.max
+        let partitions = try highWatermarks(timeout: timeout).keys.sorted().filter { $0 < known }
+        let target = try unreadEnds(timeout: timeout).filter { $0.key < known }
         applied.withLock { applied in
             for partition in partitions { applied[partition] = 0 }
         }
@@ -87,7 +104,7 @@ final class StateTopicFollower: @unchecked Sendable {
             let consumer: KafkaConsumer
             do {
                 // No group: this replica reads every partition itself and never commits.
-                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+                consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: consumerProperties, logger: logger)
                 try consumer.assign(partitions.map {
                     TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
                 })
@@ -140,7 +157,7 @@ final class StateTopicFollower: @unchecked Sendable {
         guard !ends.isEmpty else { return [] }
         var records: [Record] = []
         do {
-            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: connection, logger: logger)
+            let consumer = try KafkaConsumer(groupID: "consent-gate-state-reader", properties: consumerProperties, logger: logger)
             defer { consumer.close() }
             let assigned = ends.keys.sorted().map { TopicPartition(topic: topic, partition: $0) }
             try consumer.assign(assigned.map {
@@ -174,9 +191,40 @@ final class StateTopicFollower: @unchecked Sendable {
         finished.wait()
     }
 
-    private var connection: KafkaProperties {
-        let base: KafkaProperties = ["bootstrap.servers": brokers]
-        return base.merging(properties)
+    private var consumerProperties: KafkaProperties {
+        clients.properties(for: .consumer, over: ["bootstrap.servers": brokers]).merging(tuning)
+    }
+
+    /// Assigns the partitions the topic gained since they were last listed, from their
+    /// beginning, and returns them. A failed lookup is logged and tried again next time.
+    private func followAddedPartitions(_ consumer: KafkaConsumer, known: [TopicPartition], admin: inout KafkaAdmin?) -> [TopicPartition] {
+        do {
+            let count: Int
+            if let partitionCount {
+                count = partitionCount()
+            } else {
+                let client = try admin ?? KafkaAdmin(properties: clients.properties(for: .admin, over: ["bootstrap.servers": brokers]), logger: logger)
+                admin = client
+                // Short: the live changes of the known partitions wait meanwhile.
+                count = try client.partitionCount(topic: topic, timeout: .seconds(2))
+            }
+            let knownIDs = Set(known.map(\.partition))
+            let added = (0..<Int32(clamping: count)).filter { !knownIDs.contains($0) }
+            guard !added.isEmpty else { return [] }
+            try consumer.incrementalAssign(added.map {
+                TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
+            })
+            applied.withLock { applied in
+                for partition in added { applied[partition] = 0 }
+            }
+            logger.warning(
+                "state topic gained partitions; reading them from the beginning",
+                metadata: ["topic": "\(topic)", "partitions": "\(added)", "count": "\(count)"])
+            return added.map { TopicPartition(topic: topic, partition: $0) }
+        } catch {
+            logger.warning("cannot look up the state topic's partitions", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            return []
+        }
     }
 
     private func isCaughtUp(to target: [Int32: Int64]) -> Bool {
@@ -184,8 +232,14 @@ final class StateTopicFollower: @unchecked Sendable {
     }
 
     private func follow(_ consumer: KafkaConsumer) {
-        let partitions = applied.withLock { Array($0.keys) }.map { TopicPartition(topic: topic, partition: $0) }
+        var partitions = applied.withLock { Array($0.keys) }.sorted().map { TopicPartition(topic: topic, partition: $0) }
+        var admin: KafkaAdmin?
+        var nextRefresh = partitionRefresh.map { ContinuousClock.now + $0 }
         while !stopRequested.load(ordering: .acquiring) {
+            if let due = nextRefresh, let interval = partitionRefresh, ContinuousClock.now >= due {
+                nextRefresh = .now + interval
+                partitions += followAddedPartitions(consumer, known: partitions, admin: &admin)
+            }
             do {
                 let batch = try consumer.consume(maxMessages: 10_000, timeout: .milliseconds(100))
                 for message in batch {

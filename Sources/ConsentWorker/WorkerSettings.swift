@@ -15,9 +15,9 @@ public struct WorkerSettings: Sendable {
     /// Names this replica to the brokers (`client.id`), so broker logs and quotas can tell
     /// replicas apart.
     public var replicaID: String
-    /// Extra librdkafka properties from `kafka.consumer` / `kafka.producer`, applied last.
-    public var consumerProperties: KafkaProperties
-    public var producerProperties: KafkaProperties
+    /// The operator's librdkafka properties (`kafka.client`, `kafka.consumer`,
+    /// `kafka.producer`), applied over ours, to every client by role.
+    public var clients: KafkaClientConfig
     /// How long start-up waits for the brokers before failing with a clear error.
     public var connectTimeout: Duration = .seconds(10)
     /// Messages per consume call.
@@ -40,7 +40,7 @@ public struct WorkerSettings: Sendable {
     public init(
         brokers: String, groupID: String, ingestTopic: String, deadLetterTopic: String,
         subscriptionTopic: String, replicaID: String,
-        consumerProperties: KafkaProperties = [:], producerProperties: KafkaProperties = [:],
+        clients: KafkaClientConfig = KafkaClientConfig(),
         lanes: Int = WorkerSettings.defaultLanes
     ) {
         self.brokers = brokers
@@ -49,8 +49,7 @@ public struct WorkerSettings: Sendable {
         self.deadLetterTopic = deadLetterTopic
         self.subscriptionTopic = subscriptionTopic
         self.replicaID = replicaID
-        self.consumerProperties = consumerProperties
-        self.producerProperties = producerProperties
+        self.clients = clients
         self.lanes = lanes
     }
 
@@ -66,7 +65,7 @@ public struct WorkerSettings: Sendable {
             "fetch.wait.max.ms": "100",
         ]
         properties["statistics.interval.ms"] = String(statisticsInterval.components.seconds * 1000)
-        return properties.merging(consumerProperties)
+        return clients.properties(for: .consumer, over: properties)
     }
 
     /// Producer properties: throughput-tuned batching and Java-compatible key placement, then
@@ -81,6 +80,11 @@ public struct WorkerSettings: Sendable {
             "queue.buffering.max.messages": "1000000",
             "queue.buffering.max.kbytes": "1048576",
         ]
-        return properties.merging(producerProperties)
+        return clients.properties(for: .producer, over: properties)
+    }
+
+    /// Admin (metadata, watermark, committed-offset) client properties.
+    var admin: KafkaProperties {
+        clients.properties(for: .admin, over: ["bootstrap.servers": brokers])
     }
 }

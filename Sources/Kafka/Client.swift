@@ -21,8 +21,14 @@ class ClientContext: @unchecked Sendable {
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaConfigurationError) -> OpaquePointer {
         let conf = rd_kafka_conf_new()!
+        // librdkafka would ignore the other kind's properties with a CONFWARN line each.
+        let role: KafkaClientRole = type == RD_KAFKA_CONSUMER ? .consumer : .producer
+        let applicable = properties.filtered(for: role)
+        for name in properties.names where applicable[name] == nil {
+            logger.debug("not applying Kafka property \(name) to a \(role) client: it does not apply there")
+        }
         do {
-            try properties.apply(to: conf)
+            try applicable.apply(to: conf)
         } catch {
             rd_kafka_conf_destroy(conf)
             throw error
@@ -75,6 +81,31 @@ class ClientContext: @unchecked Sendable {
             logger.info("Kafka client error: \(error.name): \(reason.map { String(cString: $0) } ?? "")")
         }
     }
+}
+
+/// The configuration client `rk` runs with, as `rd_kafka_conf_dump` reports it: every global
+/// property (defaults included) and the default topic properties (`acks`, `auto.offset.reset`,
+/// ...). For tests and diagnostics; librdkafka may already have wiped sensitive values.
+func effectiveConfiguration(of rk: OpaquePointer) -> [String: String] {
+    guard let conf = rd_kafka_conf_dup(rd_kafka_conf(rk)) else { return [:] }
+    defer { rd_kafka_conf_destroy(conf) }
+    var result: [String: String] = [:]
+    func collect(_ dump: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ count: Int) {
+        guard let dump else { return }
+        defer { rd_kafka_conf_dump_free(dump, count) }
+        for i in stride(from: 0, to: count - 1, by: 2) {
+            guard let name = dump[i], let value = dump[i + 1] else { continue }
+            result[String(cString: name)] = String(cString: value)
+        }
+    }
+    var count = 0
+    if let topicConf = rd_kafka_conf_get_default_topic_conf(conf) {
+        let dump = rd_kafka_topic_conf_dump(topicConf, &count)
+        collect(dump, count)
+    }
+    let dump = rd_kafka_conf_dump(conf, &count)
+    collect(dump, count)
+    return result
 }
 
 extension Duration {

@@ -52,6 +52,9 @@ public final class KafkaAdmin: @unchecked Sendable {
         rk = try context.makeClient(RD_KAFKA_PRODUCER, properties: properties) { ClientContext.setLoggingErrorCallback($0) }
     }
 
+    /// The properties this client was created with, defaults included (`rd_kafka_conf_dump`).
+    public var effectiveConfiguration: [String: String] { Kafka.effectiveConfiguration(of: rk) }
+
     deinit { rd_kafka_destroy(rk) }
 
     /// Creates topics with the CreateTopics admin API (not supported by the mock cluster: use

@@ -95,6 +95,10 @@ public final class KafkaConsumer {
         context.consumer = self
     }
 
+    /// The properties this client was created with, defaults included (`rd_kafka_conf_dump`);
+    /// empty after `close`.
+    public var effectiveConfiguration: [String: String] { closed ? [:] : Kafka.effectiveConfiguration(of: rk) }
+
     deinit { close() }
 
     public func subscribe(topics: [String]) throws(KafkaError) {
@@ -111,6 +115,16 @@ public final class KafkaConsumer {
         let list = PartitionList(offsets)
         let err = rd_kafka_assign(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "assign \(offsets)") }
+    }
+
+    /// Adds these partitions, from these offsets, to the current manual assignment; the
+    /// partitions already assigned keep their positions and prefetched messages.
+    public func incrementalAssign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let rk = try client("incremental assign")
+        let list = PartitionList(offsets)
+        if let error = rd_kafka_incremental_assign(rk, list.pointer) {
+            throw KafkaError(consuming: error, "incremental assign \(offsets)")
+        }
     }
 
     /// Up to `maxMessages` messages, waiting at most `timeout` for the first. Also serves

@@ -85,6 +85,12 @@ public final class KafkaProducer: @unchecked Sendable {
         mainQueue = rd_kafka_queue_get_main(rk)
     }
 
+    /// The properties this client was created with, defaults included (`rd_kafka_conf_dump`);
+    /// empty after `close`.
+    public var effectiveConfiguration: [String: String] {
+        closed.load(ordering: .acquiring) ? [:] : Kafka.effectiveConfiguration(of: rk)
+    }
+
     deinit { close() }
 
     /// The cached handle for `name`, created on first use.

@@ -33,8 +33,10 @@ struct CheckCommand: AsyncParsableCommand {
     var events: String?
 
     func run() async throws {
-        // `check` decides offline: CONSENT_GATE_BROKERS changes nothing here.
-        let (configuration, policy) = CommandSupport.loadConfiguration(config)
+        // `check` decides offline (CONSENT_GATE_BROKERS changes nothing here), but validates the
+        // whole file, kafka.* included, exactly as `run` does.
+        let loaded = CommandSupport.loadConfiguration(config)
+        let (configuration, policy) = (loaded.configuration, loaded.policy)
         do {
             try check(policy, suppressions: CommandSupport.loadSuppressions(suppressions, identifiers: configuration.policy.suppressionIdentifiers))
         } catch {

@@ -47,12 +47,18 @@ struct DemoCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "consent-gate.demo")
 
-        let (configuration, policy) = CommandSupport.loadConfiguration(config)
+        for path in [config, sample] where access(path, R_OK) != 0 {
+            let reason = String(cString: strerror(errno))
+            CommandSupport.exit(
+                2, "demo: \(path): \(reason). Run the demo from the repository root, or pass --config, --sample and --suppressions.")
+        }
+        let loaded = CommandSupport.loadConfiguration(config)
+        let (configuration, policy) = (loaded.configuration, loaded.policy)
         let suppressed: Suppressions
         let sampleLines: [String]
         do {
             suppressed = try CommandSupport.loadSuppressions(suppressions, identifiers: configuration.policy.suppressionIdentifiers)
-            sampleLines = try String(contentsOfFile: sample, encoding: .utf8).split(separator: "\n").map(String.init)
+            sampleLines = try InputError.readFile(sample).split(separator: "\n").map(String.init)
         } catch {
             CommandSupport.exit(2, "demo: \(error)")
         }
@@ -76,8 +82,7 @@ struct DemoCommand: AsyncParsableCommand {
         var settings = WorkerSettings(
             brokers: cluster.bootstrapServers, groupID: kafka.groupId, ingestTopic: kafka.ingestTopic,
             deadLetterTopic: kafka.deadLetterTopic, subscriptionTopic: kafka.subscriptionTopic,
-            replicaID: "demo", consumerProperties: KafkaProperties(kafka.consumer),
-            producerProperties: KafkaProperties(kafka.producer))
+            replicaID: "demo", clients: loaded.clients)
         settings.commitInterval = .milliseconds(200)
         let state = RoutingState(policy: policy, destinationTopics: destinationTopics, suppressions: suppressed)
         let worker = RoutingWorker(settings: settings, state: state, logger: logger)

@@ -62,14 +62,14 @@ struct DevBrokerCommand: AsyncParsableCommand {
         }
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))  // unbuffered
         let topicList = topics.map { "\($0.name) (\($0.partitions))" }.joined(separator: ", ")
-        FileHandle.standardError.write(
+        StandardError.write(
             Data("dev-broker: \(brokers) broker(s) at \(cluster.bootstrapServers)\(topics.isEmpty ? "" : "; topics: \(topicList)"); stop with SIGINT or SIGTERM\n".utf8))
 
         var received = signals.makeAsyncIterator()
         let signal = await received.next()
         sources.forEach { $0.cancel() }
         cluster.shutdown()
-        FileHandle.standardError.write(Data("dev-broker: stopped on signal \(signal ?? 0)\n".utf8))
+        StandardError.write(Data("dev-broker: stopped on signal \(signal ?? 0)\n".utf8))
     }
 
     /// Calls `handler` on each of these signals instead of their default action (termination),

@@ -26,10 +26,12 @@ struct JSONLogHandler: LogHandler {
         }
         guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         line.append(UInt8(ascii: "\n"))
-        FileHandle.standardError.write(line)
+        StandardError.write(line)
     }
 
-    private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-12-02T20:01:35.123Z`: without a zone,
+    /// log pipelines guess (and often guess local time).
+    static func timestamp(_ date: Date = Date()) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

@@ -43,7 +43,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         CommandSupport.bootstrapLogging()
         let logger = Logger(label: "consent-gate")
-        let (configuration, policy) = CommandSupport.loadConfiguration(config)
+        let loaded = CommandSupport.loadConfiguration(config)
+        let (configuration, policy) = (loaded.configuration, loaded.policy)
         let fileSubjects: Suppressions.Builder
         do {
             fileSubjects = try CommandSupport.readSuppressions(suppressions, identifiers: configuration.policy.suppressionIdentifiers)
@@ -55,15 +56,15 @@ struct RunCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let token: AdminToken?
         do {
-            token = try AdminToken.load(environment: ProcessInfo.processInfo.environment)
+            token = try AdminToken.load(environment: ProcessInfo.processInfo.environment, configured: loaded.adminToken?.value)
         } catch {
             CommandSupport.exit(2, "consent-gate: admin token: \(error)")
         }
         if token == nil {
-            logger.warning("no admin token (CONSENT_GATE_ADMIN_TOKEN or CONSENT_GATE_ADMIN_TOKEN_FILE): the regulations API answers 503")
+            logger.warning("no admin token (admin.token, CONSENT_GATE_ADMIN_TOKEN or CONSENT_GATE_ADMIN_TOKEN_FILE): the regulations API answers 503")
         }
 
-        var settings = WorkerSettings(configuration: configuration)
+        var settings = WorkerSettings(configuration: configuration, clients: loaded.clients)
         if let lanes { settings.lanes = max(1, lanes) }
         settings.maxInFlightOutputs = max(1, maxInFlight)
         settings.shutdownTimeout = .milliseconds(Int(shutdownTimeout * 1000))
@@ -77,7 +78,7 @@ struct RunCommand: AsyncParsableCommand {
             suppressionTopics = try SuppressionTopics(
                 brokers: settings.brokers, suppressionTopic: configuration.kafka.suppressionTopic,
                 regulationTopic: configuration.kafka.regulationTopic,
-                consumerProperties: settings.consumerProperties, producerProperties: settings.producerProperties,
+                clients: settings.clients,
                 seed: fileSubjects, state: state, logger: logger)
         } catch {
             CommandSupport.exit(2, "consent-gate: invalid Kafka client property: \(error)")
@@ -135,22 +136,13 @@ struct HealthGauges: Service {
 
 extension WorkerSettings {
     /// The worker's Kafka settings from the configuration file.
-    init(configuration: Configuration) {
+    init(configuration: Configuration, clients: KafkaClientConfig) {
         let kafka = configuration.kafka
         self.init(
             brokers: kafka.brokers, groupID: kafka.groupId, ingestTopic: kafka.ingestTopic,
             deadLetterTopic: kafka.deadLetterTopic, subscriptionTopic: kafka.subscriptionTopic,
             replicaID: "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))",
-            consumerProperties: KafkaProperties(kafka.consumer),
-            producerProperties: KafkaProperties(kafka.producer))
+            clients: clients)
         auditTopic = kafka.auditTopic
-    }
-}
-
-extension KafkaProperties {
-    /// Operator-given librdkafka properties, in a stable (sorted) order.
-    init(_ properties: [String: String]) {
-        self.init()
-        for name in properties.keys.sorted() { self[name] = properties[name] }
     }
 }

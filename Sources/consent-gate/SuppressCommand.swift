@@ -19,15 +19,20 @@ struct SuppressCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Configuration file (for the brokers and topic names).")
         var config: String
 
-        @Option(name: .long, help: "Identifier type: userId, anonymousId or email.")
-        var type: String = "userId"
+        /// An enumerated option, so a wrong value is a parse error reported with the
+        /// subcommand's own usage and the allowed values.
+        enum IdentifierType: String, ExpressibleByArgument, CaseIterable {
+            case userId, anonymousId, email
+        }
 
-        func subjectType() throws -> SubjectType {
+        @Option(name: .long, help: "Identifier type.")
+        var type: IdentifierType = .userId
+
+        func subjectType() -> SubjectType {
             switch type {
-            case "userId": .userId
-            case "anonymousId": .anonymousId
-            case "email": .email
-            default: throw ValidationError("--type must be userId, anonymousId or email, got \"\(type)\"")
+            case .userId: .userId
+            case .anonymousId: .anonymousId
+            case .email: .email
             }
         }
     }
@@ -36,6 +41,8 @@ struct SuppressCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Suppress subjects (SUPPRESS_ONLY).")
         @OptionGroup var options: Options
         @Argument(help: "Subject ids.") var ids: [String]
+
+        func validate() throws { try SuppressCommand.validate(ids) }
 
         func run() async throws {
             try SuppressCommand.submit(.suppressOnly, ids, options)
@@ -46,6 +53,8 @@ struct SuppressCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lift suppressions (UNSUPPRESS).")
         @OptionGroup var options: Options
         @Argument(help: "Subject ids.") var ids: [String]
+
+        func validate() throws { try SuppressCommand.validate(ids) }
 
         func run() async throws {
             try SuppressCommand.submit(.unsuppress, ids, options)
@@ -58,16 +67,16 @@ struct SuppressCommand: AsyncParsableCommand {
         var config: String
 
         func run() async throws {
-            let (configuration, _) = CommandSupport.loadConfiguration(config)
+            let loaded = CommandSupport.loadConfiguration(config)
+            let configuration = loaded.configuration
             let topic = configuration.kafka.suppressionTopic
             let base: KafkaProperties = ["bootstrap.servers": configuration.kafka.brokers]
-            let properties = base.merging(KafkaProperties(configuration.kafka.consumer))
-            let admin = try KafkaAdmin(properties: properties)
+            let admin = try KafkaAdmin(properties: loaded.clients.properties(for: .admin, over: base))
             let ends = try admin.watermarks(topic: topic, timeout: .seconds(10))
             var live: [String: Bool] = [:]
             var order: [String] = []
             if ends.contains(where: { $0.high > $0.low }) {
-                let consumer = try KafkaConsumer(groupID: "consent-gate-suppress-list", properties: properties)
+                let consumer = try KafkaConsumer(groupID: "consent-gate-suppress-list", properties: loaded.clients.properties(for: .consumer, over: base))
                 defer { consumer.close() }
                 let partitions = ends.map { TopicPartition(topic: topic, partition: $0.partition) }
                 try consumer.assign(partitions.map { TopicPartitionOffset(topic: topic, partition: $0.partition, offset: TopicPartitionOffset.beginning) })
@@ -88,24 +97,29 @@ struct SuppressCommand: AsyncParsableCommand {
     }
 
     /// Writes the regulation the admin API would write, and waits for the broker.
-    static func submit(_ type: RegulationType, _ ids: [String], _ options: Options) throws {
+    /// In `validate()`, so ArgumentParser reports it with the subcommand's usage.
+    static func validate(_ ids: [String]) throws {
         guard !ids.isEmpty, ids.count <= Regulation.maxSubjectIds, ids.allSatisfy({ !$0.isEmpty }) else {
             throw ValidationError("give 1 to \(Regulation.maxSubjectIds) non-empty subject ids")
         }
-        let (configuration, _) = CommandSupport.loadConfiguration(options.config)
+    }
+
+    static func submit(_ type: RegulationType, _ ids: [String], _ options: Options) throws {
+        let loaded = CommandSupport.loadConfiguration(options.config)
+        let configuration = loaded.configuration
         let regulation = Regulation(
-            id: UUID().uuidString.lowercased(), regulationType: type, subjectType: try options.subjectType(),
+            id: UUID().uuidString.lowercased(), regulationType: type, subjectType: options.subjectType(),
             subjectIds: ids, receivedAt: Date())
         let records = KafkaRegulationStore.records(
             for: regulation, suppressionTopic: configuration.kafka.suppressionTopic, regulationTopic: configuration.kafka.regulationTopic)
         let base: KafkaProperties = ["bootstrap.servers": configuration.kafka.brokers]
-        let producer = try KafkaProducer(properties: base.merging(KafkaProperties(configuration.kafka.producer)))
+        let producer = try KafkaProducer(properties: loaded.clients.properties(for: .producer, over: base))
         defer { producer.close() }
         do {
             try SuppressionTopics.write(records, with: producer, timeout: .seconds(30))
         } catch {
             CommandSupport.exit(1, "suppress: \(error)")
         }
-        print("regulation \(regulation.id): \(type.rawValue) \(ids.count) \(options.type)(s)")
+        print("regulation \(regulation.id): \(type.rawValue) \(ids.count) \(options.type.rawValue)(s)")
     }
 }

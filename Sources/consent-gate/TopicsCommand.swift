@@ -34,7 +34,7 @@ struct TopicsCommand: ParsableCommand {
         var format: Format = .table
 
         func run() throws {
-            let (configuration, _) = CommandSupport.loadConfiguration(config)
+            let configuration = CommandSupport.loadConfiguration(config).configuration
             let topics = TopicPlan.topics(for: configuration)
             switch format {
             case .table: print(TopicPlan.table(topics), terminator: "")

@@ -114,10 +114,11 @@ package final class WorkerFixture: @unchecked Sendable {
     private var workers: [(name: String, process: WorkerProcess)] = []
 
     /// Starts `consent-gate run` against the cluster.
-    package func startWorker(name: String = "worker", arguments: [String] = []) throws -> WorkerProcess {
+    package func startWorker(name: String = "worker", arguments: [String] = [], environment: [String: String] = [:]) throws -> WorkerProcess {
         let worker = try WorkerProcess(
             arguments: ["run", "--config", configPath, "--suppressions", suppressionsPath] + arguments,
-            environment: ["CONSENT_GATE_BROKERS": cluster.bootstrapServers, "CONSENT_GATE_ADMIN_TOKEN": Self.adminToken],
+            environment: ["CONSENT_GATE_BROKERS": cluster.bootstrapServers, "CONSENT_GATE_ADMIN_TOKEN": Self.adminToken]
+                .merging(environment) { $1 },
             log: directory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(4)).log"))
         workers.append((name, worker))
         return worker
