@@ -14,8 +14,8 @@ final class DecideState {
     var subscriptions: SubscriptionStore
     var cursor = 0
 
-    init(policy: CompiledPolicy, suppressions: Suppressions, subscriptions: SubscriptionStore, corpus: Corpus = Corpus.load()) {
-        self.corpus = corpus
+    init(policy: CompiledPolicy, suppressions: Suppressions, subscriptions: SubscriptionStore) {
+        corpus = Corpus.load()
         decider = Decider(policy: policy)
         self.suppressions = suppressions
         self.subscriptions = subscriptions
@@ -42,16 +42,12 @@ final class DecideState {
     /// One pass over the corpus outside the measurement: outcome mix, for the report.
     func describe(_ name: String) {
         var invalid = 0, suppressed = 0, routed = 0, deliveries = 0, unsubscribed = 0
-        var dropReasons: [String: Int] = [:]
         var store = subscriptions
         for i in 0..<corpus.count {
             switch decider.decide(corpus.event(i), suppressions: suppressions, subscriptions: &store) {
             case .routed(let decision):
                 routed += 1
                 deliveries += decision.deliver.count
-                for d in decider.policy.destinations.indices {
-                    if let reason = decision.dropReason(forDestination: d) { dropReasons[reason.code, default: 0] += 1 }
-                }
                 if !decision.suppressed.isEmpty { suppressed += 1 }
                 unsubscribed += decision.unsubscribed.count
             case .invalid:
@@ -60,7 +56,7 @@ final class DecideState {
         }
         let line = "[\(name)] corpus: \(corpus.source); \(corpus.totalBytes) bytes, mean \(String(format: "%.1f", corpus.meanBytes)) bytes/event; "
             + "\(decider.policy.destinations.count) destinations; routed \(routed), invalid \(invalid), suppressed \(suppressed), "
-            + "deliveries \(deliveries), unsubscribed drops \(unsubscribed), drops by reason \(dropReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " ")); suppressed userIds \(suppressions.userIds.count), subscription states \(subscriptions.count)\n"
+            + "deliveries \(deliveries), unsubscribed drops \(unsubscribed); suppressed userIds \(suppressions.userIds.count), subscription states \(subscriptions.count)\n"
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }
 }
@@ -145,16 +141,6 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("decide 6 destinations, email channel, 100k subscriptions, 1M suppressions", configuration: decideConfiguration {
         let state = DecideState(policy: Fixtures.sixDestinationPolicy(), suppressions: Fixtures.suppressions(userIds: 1_000_000), subscriptions: Fixtures.subscriptionStore(addresses: 100_000))
         state.describe("decide 6 destinations")
-        decideState = state
-    }) { benchmark in
-        runDecide(benchmark)
-    }
-
-    // 1b. Issue 12: 30% of events with a TC string (~300 vendors in ranges), 10% with GPP
-    //     usnat; 5 destinations, two with tcf requirements, three with US opt-outs.
-    Benchmark("decide 5 destinations with CMP signals (30% TCF, 10% GPP)", configuration: decideConfiguration {
-        let state = DecideState(policy: Fixtures.signalPolicy(), suppressions: .empty, subscriptions: SubscriptionStore(), corpus: .signals())
-        state.describe("decide 5 destinations with CMP signals")
         decideState = state
     }) { benchmark in
         runDecide(benchmark)

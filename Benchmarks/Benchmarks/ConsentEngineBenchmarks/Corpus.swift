@@ -31,12 +31,6 @@ final class Corpus {
 
     deinit { storage.deallocate() }
 
-    /// Issue 12's corpus (`SignalCorpus`): 30% TCF, 10% GPP usnat; `CONSENT_GATE_BENCH_COUNT` events.
-    static func signals() -> Corpus {
-        let count = ProcessInfo.processInfo.environment["CONSENT_GATE_BENCH_COUNT"].flatMap(Int.init) ?? 100_000
-        return Corpus(values: SignalCorpus.events(count: count), source: "gen_events.py shape generated in Swift, 30% TC strings (~300 vendors in ranges), 10% GPP usnat (\(count) events, seed 1)")
-    }
-
     /// `CONSENT_GATE_BENCH_EVENTS=<file from gen_events.py>` when set, else `count` events
     /// generated here with gen_events.py's shape and distribution (`CONSENT_GATE_BENCH_COUNT`).
     static func load() -> Corpus {

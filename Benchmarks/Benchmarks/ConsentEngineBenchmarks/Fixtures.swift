@@ -17,21 +17,6 @@ enum Fixtures {
         try! CompiledPolicy(Policy(destinations: workerDestinations))
     }
 
-    /// Issue 12: worker.yaml's 5 destinations with CMP signal settings. Two have `tcf`
-    /// requirements (Google's vendor 755 with consent, flexible and special-feature purposes;
-    /// vendor 89 with purpose 1), three read US opt-outs (so the GPP strings are decoded).
-    static func signalPolicy() -> CompiledPolicy {
-        try! CompiledPolicy(Policy(destinations: [
-            Destination(id: "google-ads", categories: ["Advertising"], sale: true,
-                        tcf: TCFRequirement(vendorId: 755, purposes: [1, 3, 4], flexiblePurposes: [2, 7], specialFeatures: [1])),
-            Destination(id: "facebook-capi", categories: ["Advertising", "DataSharing"],
-                        tcf: TCFRequirement(vendorId: 89, purposes: [1], flexiblePurposes: [2]), usOptOuts: [.sale, .sharing]),
-            Destination(id: "amplitude", categories: ["Analytics"]),
-            Destination(id: "intercom", categories: ["Functional"], usOptOuts: [.targetedAdvertising]),
-            Destination(id: "s3-archive"),
-        ]))
-    }
-
     /// worker.yaml plus an email channel destination with a subscription group: every event
     /// that reaches rule 6 with an address looks up (address, email) and (address, email, group).
     static func sixDestinationPolicy() -> CompiledPolicy {
