@@ -17,6 +17,10 @@ final class DeliveryLoop: @unchecked Sendable {
     let inFlight = Atomic<Int>(0)
     /// Outputs waiting for their next attempt. Lanes add outputs that could not be enqueued.
     private let retries = Mutex<[OutputRetry]>([])
+    /// Bytes of the copies in `retries` and `due`. Over `WorkerSettings.maxRetryBytes` the
+    /// pipeline stops fetching, so refused outputs cannot pile up in memory without bound
+    /// (issue 9, defect 7).
+    let retryBytes = Atomic<Int>(0)
     /// A fatal producer error (e.g. lost idempotence state): no retry can succeed, so the
     /// worker stops, committing only what was acknowledged, and the orchestrator restarts it.
     private let fatal = Mutex<KafkaError?>(nil)
@@ -56,6 +60,7 @@ final class DeliveryLoop: @unchecked Sendable {
     /// Queues an output for another attempt (a send that failed outright, or a refused one).
     func retry(_ output: OutputRetry, after error: any Error) {
         if let error = error as? KafkaError, error.isFatal { fatal.withLock { $0 = $0 ?? error } }
+        retryBytes.add(output.bytes, ordering: .relaxed)
         retries.withLock { $0.append(output) }
     }
 
@@ -92,6 +97,7 @@ final class DeliveryLoop: @unchecked Sendable {
             progress.unlock()
             if ContinuousClock.now - lastStatus >= .seconds(1) {
                 metrics.inFlight.record(inFlight.load(ordering: .relaxed))
+                metrics.retryBytes.record(retryBytes.load(ordering: .relaxed))
                 lastStatus = .now
             }
         }
@@ -122,6 +128,7 @@ final class DeliveryLoop: @unchecked Sendable {
                 "broker refused an output; producing it again after back-off",
                 metadata: ["topic": "\(report.topic)", "error": "\(error)", "attempt": "\(attempts)"])
         }
+        retryBytes.add(retry.bytes, ordering: .relaxed)
         due.append(retry)
     }
 
@@ -140,6 +147,8 @@ final class DeliveryLoop: @unchecked Sendable {
             }
             do {
                 try output.send(with: producer)
+                // librdkafka holds its own copy now.
+                retryBytes.subtract(output.bytes, ordering: .relaxed)
             } catch {
                 if error.isFatal { fatal.withLock { $0 = $0 ?? error } }
                 output.backOff(now: now)

@@ -13,6 +13,8 @@ struct OutputRetry: Sendable {
     let opaque: UInt
     var attempts: Int
     var due: ContinuousClock.Instant
+    /// Memory this copy holds (key, value and headers), for the retry queue's byte budget.
+    let bytes: Int
 
     static let firstBackOff: Duration = .milliseconds(100)
     static let maxBackOff: Duration = .seconds(10)
@@ -30,6 +32,8 @@ struct OutputRetry: Sendable {
         self.opaque = opaque
         self.attempts = attempts
         self.due = now + Self.backOff(afterAttempts: attempts)
+        bytes = (key?.count ?? 0) + (value?.count ?? 0)
+            + (headers.map { $0.view.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) } } ?? 0)
     }
 
     /// - Parameter partition: the partition the output must go to (changelog records), or nil

@@ -190,6 +190,7 @@ final class RoutingPipeline: @unchecked Sendable {
     /// however far behind the worker is; keeps polling so rebalances are still served.
     private func applyBackPressure(_ consumer: KafkaConsumer, _ delivery: DeliveryLoop) throws(KafkaError) {
         let overLimit = delivery.inFlight.load(ordering: .relaxed) > settings.maxInFlightOutputs
+            || delivery.retryBytes.load(ordering: .relaxed) > settings.maxRetryBytes
         guard overLimit != paused else { return }
         let assigned = partitions.values.map(\.topicPartition)
         if overLimit {

@@ -35,11 +35,23 @@ final class StateTopicFollower: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
+    /// How often the follower asks the broker whether the topic gained partitions; nil never.
+    /// A partition added after start is written to by producers (the partitioner spreads keys
+    /// over it) and must be read too (issue 9, defect 6).
+    private let partitionRefresh: Duration?
+    /// Stands in for the broker's partition count in tests (the mock cluster cannot add
+    /// partitions to a topic); nil asks the broker.
+    private let partitionCount: (@Sendable () -> Int)?
+
+    static let defaultPartitionRefresh: Duration = .seconds(10)
 
     init(
         topic: String, brokers: String, clients: KafkaClientConfig, tuning: KafkaProperties = [:], logger: Logger,
+        partitionRefresh: Duration? = StateTopicFollower.defaultPartitionRefresh, partitionCount: (@Sendable () -> Int)? = nil,
         apply: @escaping Apply, batchApplied: @escaping () -> Void = {}
     ) {
+        self.partitionRefresh = partitionRefresh
+        self.partitionCount = partitionCount
         self.batchApplied = batchApplied
         self.topic = topic
         self.brokers = brokers
@@ -78,8 +90,10 @@ final class StateTopicFollower: @unchecked Sendable {
     /// Starts following and blocks until the topic is applied up to its end as of now, or
     /// until `cancelled` says start-up was abandoned (a shutdown during start-up).
     func start(timeout: Duration, cancelled: () -> Bool) throws(WorkerError) {
-        let partitions = try highWatermarks(timeout: timeout).keys.sorted()
-        let target = try unreadEnds(timeout: timeout)
+        // What the test's partition count leaves out is picked up as added partitions later.
+        let known = partitionCount?() ?? Int.max
+        let partitions = try highWatermarks(timeout: timeout).keys.sorted().filter { $0 < known }
+        let target = try unreadEnds(timeout: timeout).filter { $0.key < known }
         applied.withLock { applied in
             for partition in partitions { applied[partition] = 0 }
         }
@@ -181,13 +195,51 @@ final class StateTopicFollower: @unchecked Sendable {
         clients.properties(for: .consumer, over: ["bootstrap.servers": brokers]).merging(tuning)
     }
 
+    /// Assigns the partitions the topic gained since they were last listed, from their
+    /// beginning, and returns them. A failed lookup is logged and tried again next time.
+    private func followAddedPartitions(_ consumer: KafkaConsumer, known: [TopicPartition], admin: inout KafkaAdmin?) -> [TopicPartition] {
+        do {
+            let count: Int
+            if let partitionCount {
+                count = partitionCount()
+            } else {
+                let client = try admin ?? KafkaAdmin(properties: clients.properties(for: .admin, over: ["bootstrap.servers": brokers]), logger: logger)
+                admin = client
+                // Short: the live changes of the known partitions wait meanwhile.
+                count = try client.partitionCount(topic: topic, timeout: .seconds(2))
+            }
+            let knownIDs = Set(known.map(\.partition))
+            let added = (0..<Int32(clamping: count)).filter { !knownIDs.contains($0) }
+            guard !added.isEmpty else { return [] }
+            try consumer.incrementalAssign(added.map {
+                TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning)
+            })
+            applied.withLock { applied in
+                for partition in added { applied[partition] = 0 }
+            }
+            logger.warning(
+                "state topic gained partitions; reading them from the beginning",
+                metadata: ["topic": "\(topic)", "partitions": "\(added)", "count": "\(count)"])
+            return added.map { TopicPartition(topic: topic, partition: $0) }
+        } catch {
+            logger.warning("cannot look up the state topic's partitions", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            return []
+        }
+    }
+
     private func isCaughtUp(to target: [Int32: Int64]) -> Bool {
         applied.withLock { applied in target.allSatisfy { applied[$0.key, default: 0] >= $0.value } }
     }
 
     private func follow(_ consumer: KafkaConsumer) {
-        let partitions = applied.withLock { Array($0.keys) }.map { TopicPartition(topic: topic, partition: $0) }
+        var partitions = applied.withLock { Array($0.keys) }.sorted().map { TopicPartition(topic: topic, partition: $0) }
+        var admin: KafkaAdmin?
+        var nextRefresh = partitionRefresh.map { ContinuousClock.now + $0 }
         while !stopRequested.load(ordering: .acquiring) {
+            if let due = nextRefresh, let interval = partitionRefresh, ContinuousClock.now >= due {
+                nextRefresh = .now + interval
+                partitions += followAddedPartitions(consumer, known: partitions, admin: &admin)
+            }
             do {
                 let batch = try consumer.consume(maxMessages: 10_000, timeout: .milliseconds(100))
                 for message in batch {

@@ -49,8 +49,26 @@ public final class SuppressionTopics: @unchecked Sendable {
     private let regulationFollower: StateTopicFollower
     private let producer: KafkaProducer
     private let writeLock = NSLock()
-    /// Regulation records by id (JSON as written), for status lookups on any replica.
-    private let regulations = RegulationLog()
+    /// Regulation records by id (JSON as written), for status lookups on any replica; the most
+    /// recent ones up to a byte budget (issue 9, defect 7).
+    private let regulations: RegulationLog
+    /// Writes waiting for, or in, the one thread that runs them (issue 9, defect 7).
+    private let queuedWrites = Atomic<Int>(0)
+    private let writeQueue = DispatchQueue(label: "consent-gate.regulation-writes")
+    /// At most this many `submit`s wait or run at a time; more are refused at once.
+    public let maxQueuedWrites: Int
+    private let rejectedWrites = Counter(label: "consent_gate_regulation_writes_rejected_total")
+
+    /// Bytes of regulation JSON a replica keeps for `GET /v1/regulations/{id}` by default.
+    public static let defaultRegulationLogBytes = 64 << 20
+    /// Regulation writes that may wait or run at once by default.
+    public static let defaultMaxQueuedWrites = 16
+
+    /// `submit` found `maxQueuedWrites` writes ahead of it (the admin API answers 503).
+    public struct WriteQueueFull: Error, CustomStringConvertible {
+        public let limit: Int
+        public var description: String { "\(limit) regulation writes already queued; retry later" }
+    }
     private let caughtUp = Atomic<Bool>(false)
     private let pending: PendingSuppressionChanges
     private let sizeGauge = Gauge(label: "consent_gate_suppression_list_size")
@@ -76,8 +94,12 @@ public final class SuppressionTopics: @unchecked Sendable {
     ///   topic's records are bulk-loaded on top of them, then replace the routing state's list.
     public init(
         brokers: String, suppressionTopic: String, regulationTopic: String,
-        clients: KafkaClientConfig, seed: Suppressions.Builder, state: RoutingState, logger: Logger
+        clients: KafkaClientConfig, seed: Suppressions.Builder, state: RoutingState, logger: Logger,
+        regulationLogBytes: Int = SuppressionTopics.defaultRegulationLogBytes,
+        maxQueuedWrites: Int = SuppressionTopics.defaultMaxQueuedWrites
     ) throws(KafkaConfigurationError) {
+        regulations = RegulationLog(maxBytes: regulationLogBytes)
+        self.maxQueuedWrites = max(1, maxQueuedWrites)
         self.suppressionTopic = suppressionTopic
         self.regulationTopic = regulationTopic
         self.state = state
@@ -118,7 +140,7 @@ public final class SuppressionTopics: @unchecked Sendable {
                 let id = String(decoding: key, as: UTF8.self)
                 // Delete records are keyed by subject and carry `"action":"delete"`; skip them.
                 guard value.starts(with: Array(#"{"regulation""#.utf8)) else { return }
-                regulations.byID.withLock { $0[id] = Array(value) }
+                regulations.insert(id: id, json: Array(value))
             },
             batchApplied: {})
     }
@@ -155,7 +177,7 @@ public final class SuppressionTopics: @unchecked Sendable {
 
     /// The regulation record written for `id` (JSON), if any replica wrote one.
     public func regulation(id: String) -> [UInt8]? {
-        regulations.byID.withLock { $0[id] }
+        regulations.json(id: id)
     }
 
     /// Writes records and waits until the broker acknowledged every one; throws otherwise
@@ -167,10 +189,30 @@ public final class SuppressionTopics: @unchecked Sendable {
         // Known here at once, without waiting for this replica's follower to read it back.
         for record in records where record.kind == "regulation" {
             if let value = record.value {
-                regulations.byID.withLock { $0[String(decoding: record.key, as: UTF8.self)] = value }
+                regulations.insert(id: String(decoding: record.key, as: UTF8.self), json: value)
             }
         }
     }
+
+    /// `write` on the one regulation-write thread, so concurrent requests use one thread (they
+    /// would take turns on the write lock anyway), and at most `maxQueuedWrites` records sets
+    /// wait in memory; beyond that it throws `WriteQueueFull` at once.
+    public func submit(_ records: [Record], timeout: Duration = .seconds(10)) async throws {
+        guard queuedWrites.add(1, ordering: .relaxed).newValue <= maxQueuedWrites else {
+            queuedWrites.subtract(1, ordering: .relaxed)
+            rejectedWrites.increment()
+            throw WriteQueueFull(limit: maxQueuedWrites)
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            writeQueue.async { [self] in
+                defer { queuedWrites.subtract(1, ordering: .relaxed) }
+                continuation.resume(with: Result { try write(records, timeout: timeout) })
+            }
+        }
+    }
+
+    /// Regulation JSON bytes kept for status lookups, and how many regulations were evicted.
+    package var regulationLogUsage: (bytes: Int, count: Int, evicted: Int) { regulations.usage }
 
     /// Produces `records` and waits until the broker acknowledged every one; throws otherwise.
     /// Also used by `consent-gate suppress`, which writes without following the topics.
@@ -224,8 +266,67 @@ private final class HookBox: Sendable {
     let current = Mutex(SuppressionTopics.Hooks())
 }
 
+/// The most recent regulations' JSON, at most `maxBytes` of it: the oldest inserted are
+/// evicted first (their status then answers 404 on this replica; the regulation topic still
+/// holds them). A single regulation over the budget is not kept at all.
 private final class RegulationLog: Sendable {
-    let byID = Mutex<[String: [UInt8]]>([:])
+    private struct Entry {
+        var json: [UInt8]
+        /// Which insertion this is, so an older `order` entry of a replaced id is skipped.
+        var sequence: Int
+        var cost: Int
+    }
+
+    private struct State {
+        var byID: [String: Entry] = [:]
+        /// Insertion order, oldest first from `head`.
+        var order: [(id: String, sequence: Int)] = []
+        var head = 0
+        var nextSequence = 0
+        var bytes = 0
+        var evicted = 0
+    }
+
+    private let state = Mutex(State())
+    private let maxBytes: Int
+    private let bytesGauge = Gauge(label: "consent_gate_regulation_log_bytes")
+    private let evictedCounter = Counter(label: "consent_gate_regulations_evicted_total")
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    func insert(id: String, json: [UInt8]) {
+        let cost = json.count + id.utf8.count
+        let (bytes, evicted) = state.withLock { state -> (Int, Int) in
+            if let old = state.byID.removeValue(forKey: id) { state.bytes -= old.cost }
+            if cost <= maxBytes {
+                state.byID[id] = Entry(json: json, sequence: state.nextSequence, cost: cost)
+                state.order.append((id, state.nextSequence))
+                state.nextSequence += 1
+                state.bytes += cost
+            }
+            var evicted = 0
+            while state.bytes > maxBytes, state.head < state.order.count {
+                let oldest = state.order[state.head]
+                state.head += 1
+                guard let entry = state.byID[oldest.id], entry.sequence == oldest.sequence else { continue }
+                state.byID[oldest.id] = nil
+                state.bytes -= entry.cost
+                evicted += 1
+            }
+            if state.head > 1024, state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+            state.evicted += evicted
+            return (state.bytes, evicted)
+        }
+        bytesGauge.record(bytes)
+        if evicted > 0 { evictedCounter.increment(by: evicted) }
+    }
+
+    func json(id: String) -> [UInt8]? { state.withLock { $0.byID[id]?.json } }
+
+    var usage: (bytes: Int, count: Int, evicted: Int) { state.withLock { ($0.bytes, $0.byID.count, $0.evicted) } }
 }
 
 /// Suppression records as the follower reads them: bulk-loaded into a builder until the topic

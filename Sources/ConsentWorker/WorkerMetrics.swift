@@ -6,6 +6,8 @@ import Metrics
 public struct WorkerMetrics: Sendable {
     public let consumed = Counter(label: "consent_gate_events_consumed_total")
     public let inFlight = Gauge(label: "consent_gate_inflight_outputs")
+    /// Bytes of refused outputs held for another attempt.
+    public let retryBytes = Gauge(label: "consent_gate_retry_queue_bytes")
     public let decideToAck = Timer(label: "consent_gate_decide_to_ack_seconds")
     public let commitsOK = Counter(label: "consent_gate_commits_total", dimensions: [("result", "ok")])
     public let commitsFailed = Counter(label: "consent_gate_commits_total", dimensions: [("result", "failed")])

@@ -25,6 +25,9 @@ public struct WorkerSettings: Sendable {
     /// Outputs produced and not yet acknowledged before the worker stops fetching; keeps memory
     /// flat however far behind the worker is.
     public var maxInFlightOutputs = 200_000
+    /// Bytes of refused outputs held for retry (copies of their values) before the worker
+    /// stops fetching; without it a long outage could hold up to `maxInFlightOutputs` copies.
+    public var maxRetryBytes = 256 << 20
     /// How often acknowledged progress is committed while running.
     public var commitInterval: Duration = .seconds(1)
     /// How long a revoke waits for the revoked partitions' outputs to be acknowledged before

@@ -117,6 +117,16 @@ public final class KafkaConsumer {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "assign \(offsets)") }
     }
 
+    /// Adds these partitions, from these offsets, to the current manual assignment; the
+    /// partitions already assigned keep their positions and prefetched messages.
+    public func incrementalAssign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let rk = try client("incremental assign")
+        let list = PartitionList(offsets)
+        if let error = rd_kafka_incremental_assign(rk, list.pointer) {
+            throw KafkaError(consuming: error, "incremental assign \(offsets)")
+        }
+    }
+
     /// Up to `maxMessages` messages, waiting at most `timeout` for the first. Also serves
     /// rebalances and statistics (their handlers run inside this call). Partition-EOF events are
     /// dropped; other consumer errors appear as messages whose `error` is set.

@@ -13,10 +13,9 @@ struct KafkaRegulationStore: RegulationStore {
     func submit(_ regulation: Regulation) async throws {
         let topics = self.topics
         let records = Self.records(for: regulation, suppressionTopic: topics.suppressionTopic, regulationTopic: topics.regulationTopic)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            // Blocking produce-and-wait, on a thread of its own rather than the cooperative pool.
-            Thread { continuation.resume(with: Result { try topics.write(records) }) }.start()
-        }
+        // Blocking produce-and-wait, on the topics' one write thread rather than the cooperative
+        // pool; a full write queue throws, answered 503.
+        try await topics.submit(records)
     }
 
     func regulation(id: String) async throws -> RegulationStatus? {

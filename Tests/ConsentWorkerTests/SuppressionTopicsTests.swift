@@ -79,6 +79,62 @@ import TestSupport
         #expect(!outcomes.refused, "the broker refused this write's record")
         #expect(outcomes.next, "a later write is judged by its own records only")
     }
+
+    /// Defect 7 (issue 9): the regulation JSON a replica keeps for status lookups is bounded in
+    /// bytes; the newest regulations are kept, the oldest evicted.
+    @Test func theRegulationLogKeepsTheNewestWithinItsByteBudget() async throws {
+        let outcome = try await onThread {
+            let fixture = try StateTopicsFixture()
+            let topics = try fixture.makeTopics(regulationLogBytes: 1_000)
+            defer { topics.stop() }
+            let ids = (0..<10).map { "regulation-\($0)" }
+            for id in ids { try topics.write([fixture.regulationRecord(id: id)]) }
+            let kept = ids.filter { topics.regulation(id: $0) != nil }
+            // One record larger than the whole budget is not kept, and evicts nothing.
+            let big = SuppressionTopics.Record(
+                topic: fixture.regulationTopic, key: Array("big".utf8), value: Array(repeating: UInt8(ascii: "x"), count: 2_000),
+                kind: "regulation")
+            try topics.write([big])
+            return (kept: kept, bigKept: topics.regulation(id: "big") != nil, usage: topics.regulationLogUsage)
+        }
+        // 200 bytes of JSON plus a 12-byte id each: four fit in 1,000 bytes.
+        #expect(outcome.kept == ["regulation-6", "regulation-7", "regulation-8", "regulation-9"])
+        #expect(!outcome.bigKept)
+        #expect(outcome.usage.bytes <= 1_000)
+        #expect(outcome.usage.count == 4)
+        #expect(outcome.usage.evicted == 6)
+    }
+
+    /// Defect 7 (issue 9): concurrent regulation writes run on one thread and at most
+    /// `maxQueuedWrites` wait; the rest are refused at once (the admin API answers 503).
+    @Test func writesBeyondTheQueueAreRefusedAtOnce() async throws {
+        let fixture = try StateTopicsFixture()
+        let topics = try fixture.makeTopics(maxQueuedWrites: 2)
+        try await onThread {
+            try topics.write([fixture.regulationRecord(id: "warm-up")])
+            // Every write now takes about 2 s, so the first two are still queued when the
+            // others arrive.
+            try fixture.cluster.setBrokerRTT(1, .seconds(2))
+        }
+        let results = await withTaskGroup(of: String.self) { group in
+            for index in 0..<5 {
+                group.addTask {
+                    do {
+                        try await topics.submit([fixture.regulationRecord(id: "r-\(index)")])
+                        return "written"
+                    } catch is SuppressionTopics.WriteQueueFull {
+                        return "refused"
+                    } catch {
+                        return "failed: \(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        try await onThread { topics.stop() }
+        #expect(results.filter { $0 == "written" }.count == 2)
+        #expect(results.filter { $0 == "refused" }.count == 3)
+    }
 }
 
 /// A mock cluster with a suppression and a regulation topic, and the routing state a
@@ -105,11 +161,22 @@ final class StateTopicsFixture: Sendable {
         cluster.shutdown()
     }
 
-    func makeTopics(writeProperties: KafkaProperties = [:]) throws -> SuppressionTopics {
+    func makeTopics(
+        writeProperties: KafkaProperties = [:], regulationLogBytes: Int = SuppressionTopics.defaultRegulationLogBytes,
+        maxQueuedWrites: Int = SuppressionTopics.defaultMaxQueuedWrites
+    ) throws -> SuppressionTopics {
         try SuppressionTopics(
             brokers: cluster.bootstrapServers, suppressionTopic: suppressionTopic, regulationTopic: regulationTopic,
             clients: KafkaClientConfig(producer: writeProperties),
-            seed: Suppressions.Builder(identifiers: [.userId]), state: state, logger: logger)
+            seed: Suppressions.Builder(identifiers: [.userId]), state: state, logger: logger,
+            regulationLogBytes: regulationLogBytes, maxQueuedWrites: maxQueuedWrites)
+    }
+
+    /// A regulation record as the admin API writes it (`{"regulation":…}`, 200 bytes).
+    func regulationRecord(id: String) -> SuppressionTopics.Record {
+        let json = #"{"regulation":{"id":"\#(id)","pad":""# + String(repeating: "x", count: 200) + "\"}}"
+        return SuppressionTopics.Record(
+            topic: regulationTopic, key: Array(id.utf8), value: Array(json.utf8.prefix(200)), kind: "regulation")
     }
 
     /// Produces one record and waits for its acknowledgement.
