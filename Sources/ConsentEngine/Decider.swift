@@ -27,13 +27,14 @@ public final class Decider {
     /// Decides one event against the current state; the event's own subscription changes are
     /// taken into account but returned in the decision rather than applied.
     public func decide(_ bytes: UnsafeRawBufferPointer, suppressions: Suppressions, subscriptions: some SubscriptionLookup) -> Outcome {
-        if let reason = scanner.scanInPlace(bytes) { return .invalid(reason) }
+        let problem = withUnsafePointer(to: suppressions) { scanner.scanInPlace(bytes, suppressions: $0) }
+        if let reason = problem { return invalid(reason) }
         // Read in place: a copy of the extracted fields would cost more than deciding.
         let event = UnsafePointer(scanner.current)
         var updates: [SubscriptionUpdate] = []
         if event.pointee.type == .identify, let range = event.pointee.subscriptionsRange {
             guard let parsed = parseSubscriptionUpdates(UnsafeRawBufferPointer(rebasing: bytes[range])) else {
-                return .invalid(.invalidSubscriptions)
+                return invalid(.invalidSubscriptions)
             }
             updates = parsed
         }
@@ -41,7 +42,7 @@ public final class Decider {
         var decision = Decision(deliver: all, grantedCategories: event.pointee.grantedCategories)
 
         // 1. Suppressed subject: nothing flows, not even its subscription changes.
-        if isSuppressed(event, suppressions) {
+        if event.pointee.subjectListed {
             decision.suppressed = all
             decision.deliver = DestinationSet()
             return .routed(decision)
@@ -129,24 +130,11 @@ public final class Decider {
         return drops
     }
 
-    private func isSuppressed(_ event: UnsafePointer<ScannedEvent>, _ suppressions: Suppressions) -> Bool {
-        if policy.checksUserId {
-            if let id = event.pointee.userId, suppressions.userIds.contains(id.bytes) { return true }
-            if let id = event.pointee.numericUserId, suppressions.userIds.contains(id.bytes) { return true }
-        }
-        if policy.checksAnonymousId, let id = event.pointee.anonymousId, suppressions.anonymousIds.contains(id.bytes) {
-            return true
-        }
-        if policy.checksEmail {
-            let listed = event.pointee.emails.contains { email in
-                withUnsafeTemporaryAllocation(byteCount: email.count, alignment: 1) { lower in
-                    for (i, byte) in email.enumerated() { lower[i] = asciiLowercase(byte) }
-                    return suppressions.emails.contains(UnsafeRawBufferPointer(lower))
-                }
-            }
-            if listed { return true }
-        }
-        return false
+    /// An invalid event is dead-lettered, unless its subject can be read and is suppressed
+    /// (consent-rules section 7): then it is dropped like every event of that subject, since the
+    /// dead-letter topic is kept for replay and would keep the person's data.
+    private func invalid(_ reason: InvalidReason) -> Outcome {
+        scanner.current.pointee.subjectListed ? .suppressedInvalid(reason) : .invalid(reason)
     }
 
     /// Rule 6: the event carries at least one address for the destination's channel, and every

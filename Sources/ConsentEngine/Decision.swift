@@ -2,6 +2,10 @@
 public enum Outcome: Sendable {
     /// The event goes to the dead-letter topic and to no destination.
     case invalid(InvalidReason)
+    /// An invalid event whose subject can be read and is suppressed (consent-rules section 7):
+    /// it goes to no destination and not to the dead-letter topic, is counted as suppressed for
+    /// every destination, and leaves no audit record.
+    case suppressedInvalid(InvalidReason)
     case routed(Decision)
 }
 

@@ -38,22 +38,27 @@ public final class EventScanner {
     /// Scans one event. The texts in the result point into `bytes` and into this scanner's
     /// scratch buffer: use them before the next call and while `bytes` is alive.
     public func scan(_ bytes: UnsafeRawBufferPointer) -> Result<ScannedEvent, InvalidReason> {
-        if let reason = scanInPlace(bytes) { return .failure(reason) }
+        if let reason = scanInPlace(bytes, suppressions: nil) { return .failure(reason) }
         return .success(current.pointee)
     }
 
-    /// Scans into `current`; nil when the event is valid. The decide path uses this form.
-    func scanInPlace(_ bytes: UnsafeRawBufferPointer) -> InvalidReason? {
+    /// Scans into `current`; nil when the event is valid. The decide path uses this form. With
+    /// `suppressions`, every occurrence of an identifier the policy checks is looked up as it is
+    /// read (`ScannedEvent.subjectListed`): an invalid event may repeat a key, and any
+    /// occurrence names the subject.
+    func scanInPlace(_ bytes: UnsafeRawBufferPointer, suppressions: UnsafePointer<Suppressions>?) -> InvalidReason? {
         current.pointee = ScannedEvent()
         guard bytes.count <= policy.limits.maxEventBytes else { return .tooLarge }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return .invalidJSON }
         let start = base.assumingMemoryBound(to: UInt8.self)
         var parser = EventParser(
             start: start, end: start + bytes.count, maxDepth: policy.limits.maxDepth, scratch: scratch, numberText: numberText,
-            policy: policy, event: current)
+            policy: policy, suppressions: suppressions, event: current)
         do {
             try parser.parseDocument()
         } catch {
+            // Not a well-formed object (or past a limit): its identity cannot be read.
+            current.pointee.subjectListed = false
             return error
         }
         if let reason = parser.firstInvalidReason() { return reason }
@@ -107,6 +112,8 @@ struct EventParser {
     let scratch: UnsafeMutablePointer<UInt8>
     let numberText: UnsafeMutablePointer<UInt8>
     let policy: CompiledPolicy
+    /// The lists identities are looked up in as they are read; nil: no lookups.
+    let suppressions: UnsafePointer<Suppressions>?
     var p: UnsafePointer<UInt8>
     var scratchUsed = 0
     /// The scanner's storage for the extracted fields.
@@ -116,9 +123,11 @@ struct EventParser {
 
     init(
         start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, maxDepth: Int, scratch: UnsafeMutablePointer<UInt8>,
-        numberText: UnsafeMutablePointer<UInt8>, policy: CompiledPolicy, event: UnsafeMutablePointer<ScannedEvent>
+        numberText: UnsafeMutablePointer<UInt8>, policy: CompiledPolicy, suppressions: UnsafePointer<Suppressions>?,
+        event: UnsafeMutablePointer<ScannedEvent>
     ) {
         self.numberText = numberText
+        self.suppressions = suppressions
         self.event = event
         self.start = start
         self.end = end
@@ -192,7 +201,9 @@ struct EventParser {
             let isInteger = try scanNumber()
             if case .userId = role {
                 let count = JSNumberText.write(literal: UnsafeBufferPointer(start: valueStart, count: p - valueStart), into: numberText)
-                event.pointee.numericUserId = EventText(bytes: UnsafeRawBufferPointer(start: numberText, count: count))
+                let text = UnsafeRawBufferPointer(start: numberText, count: count)
+                event.pointee.numericUserId = EventText(bytes: text)
+                if policy.checksUserId, let suppressions, suppressions.pointee.userIds.contains(text) { event.pointee.subjectListed = true }
             }
             if case .sectionId = role {
                 if isInteger {
@@ -320,11 +331,22 @@ struct EventParser {
         case .messageId:
             event.pointee.messageId = EventText(bytes: decoded(raw, keep: true))
         case .userId:
-            if raw.count > 0 { event.pointee.userId = EventText(bytes: decoded(raw, keep: true)) }
+            guard raw.count > 0 else { return }
+            let text = decoded(raw, keep: true)
+            event.pointee.userId = EventText(bytes: text)
+            if policy.checksUserId, let suppressions, suppressions.pointee.userIds.contains(text) { event.pointee.subjectListed = true }
         case .anonymousId:
-            if raw.count > 0 { event.pointee.anonymousId = EventText(bytes: decoded(raw, keep: true)) }
+            guard raw.count > 0 else { return }
+            let text = decoded(raw, keep: true)
+            event.pointee.anonymousId = EventText(bytes: text)
+            if policy.checksAnonymousId, let suppressions, suppressions.pointee.anonymousIds.contains(text) {
+                event.pointee.subjectListed = true
+            }
         case .email(let source):
-            if raw.count > 0 { event.pointee.emails[source] = EventText(bytes: decoded(raw, keep: true)) }
+            guard raw.count > 0 else { return }
+            let text = decoded(raw, keep: true)
+            event.pointee.emails[source] = EventText(bytes: text)
+            if policy.checksEmail, let suppressions, isListedEmail(text, in: suppressions.pointee.emails) { event.pointee.subjectListed = true }
         case .phone(let source):
             if raw.count > 0 { event.pointee.phones[source] = EventText(bytes: decoded(raw, keep: true)) }
         case .tcString:
@@ -647,6 +669,15 @@ struct EventParser {
     let hasBackslash = (backslash &- ones) & ~backslash
     let hasControl = (word &- ones &* 0x20) & ~word
     return (hasQuote | hasBackslash | hasControl | word) & high != 0
+}
+
+/// Emails are listed ASCII-lowercased (consent-rules section 7); the lowered copy is a
+/// temporary (stack) allocation.
+func isListedEmail(_ email: UnsafeRawBufferPointer, in list: SuppressionSet) -> Bool {
+    withUnsafeTemporaryAllocation(byteCount: email.count, alignment: 1) { lower in
+        for (i, byte) in email.enumerated() { lower[i] = asciiLowercase(byte) }
+        return list.contains(UnsafeRawBufferPointer(lower))
+    }
 }
 
 @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }

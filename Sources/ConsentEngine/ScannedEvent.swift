@@ -77,6 +77,11 @@ public struct ScannedEvent {
     /// an identity (the spec requires a string), but still checked against the suppression list,
     /// as Segment's libraries turn numeric ids into strings that way.
     public internal(set) var numericUserId: EventText?
+    /// Whether an identifier the policy checks is on the suppression list given to the scan, at
+    /// any of its occurrences (each one of a duplicated key counts). Also set for invalid
+    /// events, once the whole value is known to be a well-formed object: their subject can be
+    /// read, so they are dropped as suppressed, not dead-lettered (consent-rules section 7).
+    public internal(set) var subjectListed = false
     /// `anonymousId` when it is a non-empty string.
     public internal(set) var anonymousId: EventText?
     /// Non-empty string `email`s of `context.traits`, `traits`, `properties`.

@@ -83,6 +83,14 @@ final class RoutingLane: @unchecked Sendable {
             let headers = deadLetterHeaders(for: message, reason: reason, ingestTopic: context.ingestTopic)
             send(message, to: context.outputs.deadLetter, headers: headers.view, token: partition.token(for: sequence), context)
 
+        case .suppressedInvalid:
+            // Not dead-lettered (the DLQ is kept for replay and would keep a forgotten person's
+            // data) and not audited; counted as suppressed like the subject's valid events.
+            for destination in 0..<context.policy.compiled.destinations.count {
+                tally.dropped[destination][Int(DropReason.suppressed.rawValue)] += 1
+            }
+            _ = partition.progress.withLock { $0.admit(offset: message.offset, outputs: 0, admittedAt: now) }
+
         case .routed(let decision):
             tally.count(decision.invalidSignals)
             let updates = decision.subscriptionUpdates
@@ -91,7 +99,9 @@ final class RoutingLane: @unchecked Sendable {
                 context.subscriptions.apply(updates)
             }
             let deliver = decision.deliver
-            let audited = context.outputs.audit == nil ? 0 : context.policy.compiled.destinations.count - deliver.count
+            // No audit record for a suppressed subject: it would be an activity log of that person.
+            let audit = decision.suppressed.isEmpty ? context.outputs.audit : nil
+            let audited = audit == nil ? 0 : context.policy.compiled.destinations.count - deliver.count
             let outputs = deliver.count + updates.count + audited
             let sequence = partition.progress.withLock {
                 $0.admit(offset: message.offset, outputs: outputs, admittedAt: now)
@@ -114,7 +124,7 @@ final class RoutingLane: @unchecked Sendable {
                 for reason in DropReason.allCases {
                     for destination in decision.dropped(for: reason) {
                         tally.dropped[destination][Int(reason.rawValue)] += 1
-                        if let audit = context.outputs.audit {
+                        if let audit {
                             writeAudit(decision, destination: destination, reason: reason, message: message, to: audit, token: token, context)
                         }
                     }

@@ -59,6 +59,8 @@ struct CheckCommand: AsyncParsableCommand {
                 switch decider.decide(bytes, suppressions: suppressed, subscriptions: &subscriptions) {
                 case .invalid(let reason):
                     output.writeInvalid(line: lineNumber, reason: reason)
+                case .suppressedInvalid(let reason):
+                    output.writeInvalid(line: lineNumber, reason: reason, suppressed: true)
                 case .routed(let decision):
                     output.write(decision, messageId: decider.lastEvent.messageId?.bytes, decider: decider)
                 }
@@ -91,8 +93,10 @@ struct DecisionWriter {
         buffer.reserveCapacity(Self.flushThreshold * 2)
     }
 
-    mutating func writeInvalid(line: Int, reason: InvalidReason) {
-        append("{\"line\":\(line),\"invalid\":\"\(reason.code)\"}\n")
+    /// `suppressed`: the subject is suppressed, so the worker drops the event instead of
+    /// dead-lettering it.
+    mutating func writeInvalid(line: Int, reason: InvalidReason, suppressed: Bool = false) {
+        append("{\"line\":\(line),\"invalid\":\"\(reason.code)\"\(suppressed ? ",\"suppressed\":true" : "")}\n")
         flushIfFull()
     }
 

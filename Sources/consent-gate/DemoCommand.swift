@@ -153,6 +153,8 @@ struct DemoCommand: AsyncParsableCommand {
             switch outcome {
             case .invalid(let reason):
                 print("  \(label)\n       → dead-letter topic: \(reason.code)")
+            case .suppressedInvalid(let reason):
+                print("  \(label)\n       → dropped everywhere, suppressed subject (invalid: \(reason.code); not dead-lettered)")
             case .routed(let decision):
                 let delivered = decision.deliver.map { policy.destinations[$0].id }.sorted()
                 var drops: [String: [String]] = [:]

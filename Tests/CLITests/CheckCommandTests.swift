@@ -121,6 +121,36 @@ import Testing
         ])
     }
 
+    /// Issue 9, defect 5: an invalid event whose identity can be read and is suppressed prints
+    /// `"suppressed":true` (the worker drops it instead of dead-lettering it); one whose
+    /// identity cannot be read, or is not listed, prints as before.
+    @Test func invalidEventsOfSuppressedSubjectsSaySo() throws {
+        let config = try temporaryFile("policy.yaml", Self.config + "\nsuppression:\n  identifiers: [userId, anonymousId, email]\n")
+        let suppressed = try temporaryFile("suppressed.txt", "gone\nanon-9\ngone@example.com\n42\n")
+        let events = [
+            #"{"type":"purchase","userId":"gone"}"#,
+            #"{"type":"track","userId":"ok","userId":"gone"}"#,
+            #"{"type":"track","anonymousId":"anon-9","context":null}"#,
+            #"{"type":"track","userId":"u","traits":{"email":"a@x.io"},"traits":{"email":"GONE@example.com"}}"#,
+            #"{"type":"track","userId":4.2e1}"#,
+            #"{"type":"track","userId":"gone","#,
+            #"{"type":"purchase","userId":"other"}"#,
+            #"{"type":"track","userId":"gone"}"#,
+        ].joined(separator: "\n") + "\n"
+        let result = try run(["--config", config, "--suppressions", suppressed, "-"], stdin: events)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines == [
+            #"{"line":1,"invalid":"unknown_type","suppressed":true}"#,
+            #"{"line":2,"invalid":"duplicate_key","suppressed":true}"#,
+            #"{"line":3,"invalid":"context_not_object","suppressed":true}"#,
+            #"{"line":4,"invalid":"duplicate_key","suppressed":true}"#,
+            #"{"line":5,"invalid":"missing_identity","suppressed":true}"#,
+            #"{"line":6,"invalid":"invalid_json"}"#,
+            #"{"line":7,"invalid":"unknown_type"}"#,
+            #"{"messageId":null,"deliver":[],"drop":{"ads":"suppressed","amp":"suppressed","mail":"suppressed","s3":"suppressed"}}"#,
+        ])
+    }
+
     @Test func readsStandardInputAndReportsEmptyAndOverlongLines() throws {
         let config = try temporaryFile("policy.json", #"{"limits":{"maxEventBytes":64},"destinations":[{"id":"s3"}]}"#)
         let long = #"{"type":"track","userId":"u","p":""# + String(repeating: "x", count: 3_000_000) + #""}"#

@@ -41,6 +41,7 @@ struct Routed: Equatable, CustomStringConvertible {
 
 enum RenderedOutcome: Equatable {
     case invalid(InvalidReason)
+    case suppressedInvalid(InvalidReason)
     case routed(Routed)
 }
 
@@ -65,6 +66,8 @@ func render(_ outcome: Outcome, _ policy: CompiledPolicy) -> RenderedOutcome {
     switch outcome {
     case .invalid(let reason):
         return .invalid(reason)
+    case .suppressedInvalid(let reason):
+        return .suppressedInvalid(reason)
     case .routed(let decision):
         var drop: [String: DropReason] = [:]
         for (index, destination) in policy.destinations.enumerated() {

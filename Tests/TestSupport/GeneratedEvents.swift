@@ -2,6 +2,11 @@
 package struct GeneratedEvent: Sendable {
     package let key: String
     package let value: String
+
+    package init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
 }
 
 /// Deterministic Segment-spec events covering every routing path: invalid events, suppressed

@@ -20,14 +20,15 @@ package final class WorkerFixture: @unchecked Sendable {
     package var suppressionsPath: String { directory.appendingPathComponent("suppressed.txt").path }
     package var eventsPath: String { directory.appendingPathComponent("events.jsonl").path }
 
-    package init(events count: Int, partitions: Int = 16, seed: UInt64 = 1, brokers: Int = 1) throws {
+    /// `extra` events follow the generated ones.
+    package init(events count: Int, partitions: Int = 16, seed: UInt64 = 1, brokers: Int = 1, extra: [GeneratedEvent] = []) throws {
         cluster = try MockCluster(brokers: brokers)
         self.partitions = partitions
         group = "consent-gate-\(UUID().uuidString.prefix(8))"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-gate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var generator = EventGenerator(seed: seed)
-        events = generator.events(count)
+        events = generator.events(count) + extra
 
         let replication = min(brokers, 3)
         try cluster.createTopic(name: "events.raw", partitions: partitions, replicationFactor: replication)
@@ -228,7 +229,8 @@ package final class WorkerFixture: @unchecked Sendable {
         for (index, line) in lines.enumerated() {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             if object["invalid"] != nil {
-                invalid.insert(index)
+                // A suppressed subject's invalid event is dropped, not dead-lettered.
+                if object["suppressed"] as? Bool != true { invalid.insert(index) }
             } else {
                 for destination in object["deliver"] as! [String] { deliveries[destination]!.insert(index) }
             }

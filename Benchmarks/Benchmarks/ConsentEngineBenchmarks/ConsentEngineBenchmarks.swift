@@ -30,7 +30,7 @@ final class DecideState {
         for _ in 0..<count {
             switch decider.decide(corpus.event(cursor), suppressions: suppressions, subscriptions: &subscriptions) {
             case .routed(let decision): delivered &+= decision.deliver.count
-            case .invalid: delivered &-= 1_000_000
+            case .invalid, .suppressedInvalid: delivered &-= 1_000_000
             }
             cursor += 1
             if cursor == total { cursor = 0 }
@@ -50,7 +50,7 @@ final class DecideState {
                 deliveries += decision.deliver.count
                 if !decision.suppressed.isEmpty { suppressed += 1 }
                 unsubscribed += decision.unsubscribed.count
-            case .invalid:
+            case .invalid, .suppressedInvalid:
                 invalid += 1
             }
         }

@@ -98,6 +98,7 @@ func same(_ a: Outcome, _ b: Outcome) -> Bool {
     switch (a, b) {
     case (.routed(let x), .routed(let y)): x == y
     case (.invalid(let x), .invalid(let y)): x == y
+    case (.suppressedInvalid(let x), .suppressedInvalid(let y)): x == y
     default: false
     }
 }
