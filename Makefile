@@ -3,6 +3,10 @@ SWIFT ?= swift
 CONFORMANCE ?= ../shared/conformance/run.py
 ## consent-signals.md cases (TCF, GPP, US Privacy, Google Consent Mode, consentManagement).
 SIGNAL_CASES ?= $(dir $(CONFORMANCE))signals.json
+## Issue 9: the public JSON parser suite (embedded in events) and the differential test against
+## the independent model (reference.py).
+JSONTESTSUITE ?= $(dir $(CONFORMANCE))jsontestsuite.py
+DIFFERENTIAL ?= $(dir $(CONFORMANCE))differential.py
 
 .PHONY: demo test test-full build release bootstrap
 
@@ -20,7 +24,9 @@ test: bootstrap
 	$(SWIFT) build --build-tests
 	CONSENT_GATE_METRICS_SCRAPE=$(CURDIR)/.build/metrics-scrape.txt $(SWIFT) test --skip-build
 	@if [ -f $(CONFORMANCE) ]; then python3 $(CONFORMANCE) -- .build/debug/consent-gate check && \
-		python3 $(CONFORMANCE) --cases $(SIGNAL_CASES) -- .build/debug/consent-gate check; \
+		python3 $(CONFORMANCE) --cases $(SIGNAL_CASES) -- .build/debug/consent-gate check && \
+		python3 $(JSONTESTSUITE) -- .build/debug/consent-gate check && \
+		python3 $(DIFFERENTIAL) --signals --n 20000 --seed 1 -- .build/debug/consent-gate check; \
 	else echo "conformance: $(CONFORMANCE) not found, skipped"; fi
 	deploy/check.sh --binary .build/debug/consent-gate --metrics .build/metrics-scrape.txt
 
